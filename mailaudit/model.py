@@ -1,0 +1,158 @@
+"""The records that flow through an audit: sources -> classify -> (probe, advise) -> report.
+
+Every record is a frozen dataclass; enums are `str` enums so that JSON shows their values.
+Passwords, tokens and password hashes have no field here, on purpose: they are never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Protocol(str, Enum):
+    POP3 = "pop3"
+    IMAP = "imap"
+    EXCHANGE = "exchange"
+    OTHER = "other"  # news, feeds, chat: listed, never dropped
+
+
+class Security(str, Enum):
+    TLS = "tls"  # implicit TLS from the first byte (993/995)
+    STARTTLS = "starttls"  # upgrade on the plain port
+    NONE = "none"
+    UNKNOWN = "unknown"
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Client(str, Enum):
+    THUNDERBIRD = "thunderbird"  # Betterbird shares its profiles and is reported as Thunderbird
+    SEAMONKEY = "seamonkey"
+    OUTLOOK = "outlook"
+    OUTLOOK_MAC = "outlook-mac"
+    APPLE_MAIL = "apple-mail"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A server as the client is configured to reach it."""
+
+    host: str | None
+    port: int | None  # effective port: the client's default when the config names none
+    security: Security
+    username: str | None = None
+    auth: str | None = None  # how the client logs in: "password", "oauth2", ...
+    security_raw: str | None = None  # the client's own setting, kept where its meaning matters
+
+
+@dataclass(frozen=True)
+class Classification:
+    basis: str  # why the protocol is what it is, in words
+    conflicts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LocalStore:
+    """Where the client keeps this account's mail on disk."""
+
+    path: str
+    bytes: int  # mail bytes found there; 0 when the folder is missing
+    exists: bool = True
+    note: str | None = None  # e.g. shared with other accounts (Thunderbird's Global Inbox)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str  # stable id, MA001...
+    severity: Severity
+    title: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Account:
+    client: Client
+    user: str  # the OS user whose profile holds the account
+    profile: str
+    key: str  # the client's own key for the account, unique within its origin
+    name: str
+    email: str | None
+    protocol: Protocol  # as declared by the client until classify() settles it
+    declared_type: str  # the client's own word for the type: "pop3", "nntp", "ews", ...
+    incoming: Endpoint
+    origin: str  # the file or registry key the account was read from
+    addresses: tuple[str, ...] = ()  # every identity's address, the default one first
+    leave_on_server: bool | None = None  # POP only
+    leave_on_server_days: int | None = None  # POP: the server copy is removed after N days
+    local_store: LocalStore | None = None
+    classification: Classification | None = None  # set by classify()
+    probes: tuple[Any, ...] = ()  # filled by the probe stage
+    findings: tuple[Finding, ...] = ()
+    recommendation: dict[str, Any] | None = None
+
+    @property
+    def id(self) -> str:
+        """Stable across runs: the same account on the same machine gives the same id."""
+        return stable_id(self.client.value, self.user, self.origin, self.key)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Something that could not be read, with where and why. Skipped input stays in the report."""
+
+    source: str
+    origin: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Machine:
+    hostname: str
+    os: str
+    root: str | None  # the --root folder, or None for the live machine
+    generated_at: str  # ISO-8601 UTC
+
+
+@dataclass(frozen=True)
+class Summary:
+    accounts: int
+    pop3: int
+    imap: int
+    exchange: int
+    other: int
+
+
+@dataclass(frozen=True)
+class MachineReport:
+    tool_version: str
+    machine: Machine
+    accounts: tuple[Account, ...]
+    skipped: tuple[Skipped, ...] = ()
+    schema_version: int = field(default=1, init=False)
+
+    @property
+    def summary(self) -> Summary:
+        count = dict.fromkeys(Protocol, 0)
+        for account in self.accounts:
+            count[account.protocol] += 1
+        return Summary(
+            accounts=len(self.accounts),
+            pop3=count[Protocol.POP3],
+            imap=count[Protocol.IMAP],
+            exchange=count[Protocol.EXCHANGE],
+            other=count[Protocol.OTHER],
+        )
+
+
+def stable_id(*parts: str) -> str:
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    return digest[:16]

@@ -1,0 +1,27 @@
+"""Renderers: one pure function per format, from a MachineReport to text."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import NoReturn
+
+from mailaudit.model import MachineReport
+from mailaudit.report import json_report, table
+
+
+class Format(str, Enum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def render(report: MachineReport, fmt: Format) -> str:
+    if fmt is Format.TABLE:
+        return table.render(report)
+    if fmt is Format.JSON:
+        return json_report.render(report)
+    return assert_never(fmt)
+
+
+def assert_never(value: NoReturn) -> NoReturn:
+    """A format added to the enum but not wired above fails mypy here and the every-format test."""
+    raise AssertionError(f"unhandled format: {value!r}")
