@@ -93,17 +93,19 @@ class MachineFiles:
 
     def check_inside(self, path: Path) -> Path:
         """The real path of `path`, refused when it leaves the root (through '..' or a symlink)."""
+        if self.root is not None:
+            lexical = os.path.normpath(os.path.abspath(path))
+            if not _is_within(lexical, os.path.normpath(os.path.abspath(self.root))):
+                raise UnreadableFile(str(path), f"points outside the scanned root (to {lexical})")
         try:
-            real = Path(os.path.realpath(path, strict=True))
+            real = os.path.realpath(path, strict=True)
         except FileNotFoundError:
             raise UnreadableFile(str(path), "does not exist") from None
         except (OSError, RuntimeError) as exc:
             raise UnreadableFile(str(path), _reason(exc)) from None
-        if self.root is not None:
-            root = Path(os.path.realpath(self.root))
-            if real != root and root not in real.parents:
-                raise UnreadableFile(str(path), f"points outside the scanned root (to {real})")
-        return real
+        if self.root is not None and not _is_within(real, os.path.realpath(self.root)):
+            raise UnreadableFile(str(path), f"points outside the scanned root (to {real})")
+        return Path(real)
 
     def read_bytes(self, path: Path, limit: int) -> bytes:
         """The whole file, or UnreadableFile when it is missing, unreadable or over `limit`."""
@@ -112,16 +114,19 @@ class MachineFiles:
             fd = _open_read_only(real)
         except OSError as exc:
             raise UnreadableFile(str(path), _reason(exc)) from None
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
+        try:
+            info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise UnreadableFile(str(path), "is not a regular file")
             if info.st_size > limit:
-                raise UnreadableFile(
-                    str(path),
-                    f"is {human_bytes(info.st_size)}, over the {human_bytes(limit)} limit",
-                )
-            data = handle.read(limit + 1)  # the file may grow while we read it
+                size, most = human_bytes(info.st_size), human_bytes(limit)
+                raise UnreadableFile(str(path), f"is {size}, over the {most} limit")
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                data = handle.read(limit + 1)  # the file may grow while we read it
+        except OSError as exc:
+            raise UnreadableFile(str(path), _reason(exc)) from None
+        finally:
+            os.close(fd)
         if len(data) > limit:
             raise UnreadableFile(str(path), f"is over the {human_bytes(limit)} limit")
         return data
@@ -153,6 +158,10 @@ class IgnoreRule:
             or lower.endswith(self.suffixes)
             or lower in self.names
         )
+
+
+def _is_within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _walk(folder: Path) -> Iterator[os.DirEntry[str]]:
@@ -253,14 +262,15 @@ def _os_release_name(files: MachineFiles, path: Path) -> str | None:
 
 
 def _reason(exc: BaseException) -> str:
+    """The end of a sentence that starts with the file's name."""
     if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
-        return "symbolic link loop"
+        return "is a symbolic link loop"
     if isinstance(exc, PermissionError):
-        return "permission denied"
+        return "cannot be read (permission denied)"
     if isinstance(exc, FileNotFoundError):
         return "does not exist"
     if isinstance(exc, IsADirectoryError):
         return "is a folder, not a file"
     if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return str(exc)
+        return f"cannot be read ({exc.strerror.lower()})"
+    return f"cannot be read ({exc})"

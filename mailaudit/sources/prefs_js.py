@@ -60,6 +60,7 @@ class PrefsFile:
     errors: tuple[PrefsSyntaxError, ...]  # the first MAX_ERRORS_KEPT
     error_count: int
     invalid_utf8_at: int | None  # byte offset of the first byte that is not UTF-8
+    cut_off: bool  # the file ends inside a statement, as when a write was interrupted
 
 
 class _BadStatement(Exception):
@@ -85,6 +86,7 @@ def parse_prefs(data: bytes, *, fast_path: bool = True) -> PrefsFile:
     prefs: dict[str, PrefValue] = {}
     errors: list[PrefsSyntaxError] = []
     error_count = 0
+    cut_off = False
     pos, end = 0, len(text)
     while pos < end:
         gap = _GAP.match(text, pos)
@@ -106,10 +108,13 @@ def parse_prefs(data: bytes, *, fast_path: bool = True) -> PrefsFile:
                 line = text.count("\n", 0, bad.pos) + 1
                 errors.append(PrefsSyntaxError(line, bad.message))
             semicolon = text.find(";", bad.pos)
-            pos = end if semicolon < 0 else semicolon + 1
+            if semicolon < 0:
+                cut_off = True
+                break
+            pos = semicolon + 1
             continue
         prefs[name] = value
-    return PrefsFile(prefs, tuple(errors), error_count, invalid_utf8_at)
+    return PrefsFile(prefs, tuple(errors), error_count, invalid_utf8_at, cut_off)
 
 
 def _parse_statement(text: str, pos: int) -> tuple[str, PrefValue, int]:
@@ -123,6 +128,8 @@ def _parse_statement(text: str, pos: int) -> tuple[str, PrefValue, int]:
         if match is None:
             if at >= len(text):
                 raise _BadStatement(at, "unexpected end of file")
+            if text[at] in "\"'":
+                raise _BadStatement(at, "a string is not closed")
             raise _BadStatement(at, f"unexpected character {text[at]!r}")
         kind = match.lastgroup or ""
         return kind, match.group(), at, match.end()

@@ -187,7 +187,7 @@ def _scan_profile_root(
             yield Skipped(
                 client.value,
                 files.display(ini_path),
-                f"profile {entry.name!r}: {exc.path} {exc.reason}",
+                f"profile {entry.name!r}: {files.display(folder)} {exc.reason}",
             )
             continue
         if real in seen:  # the same profile reached from two roots (a snap copy, a symlink)
@@ -282,12 +282,28 @@ def _scan_profile(
 
 
 def _parse_problems(client: Client, origin: str, parsed: PrefsFile) -> Iterator[Skipped]:
-    if parsed.error_count:
+    name = origin.rsplit("/", 1)[-1]
+    if parsed.error_count and not parsed.prefs:
         first = parsed.errors[0]
         yield Skipped(
             client.value,
             origin,
-            f"{parsed.error_count} statement(s) could not be read and were left out "
+            f"{name} holds no readable prefs: it is damaged or not a prefs file "
+            f"(line {first.line}: {first.message})",
+        )
+    elif parsed.cut_off and parsed.error_count == 1:
+        yield Skipped(
+            client.value,
+            origin,
+            f"{name} ends in the middle of a statement (line {parsed.errors[0].line}), as if a "
+            "write was interrupted; the prefs before it were read",
+        )
+    elif parsed.error_count:
+        first = parsed.errors[0]
+        yield Skipped(
+            client.value,
+            origin,
+            f"{parsed.error_count} statement(s) of {name} could not be read and were left out "
             f"(first at line {first.line}: {first.message})",
         )
     if parsed.invalid_utf8_at is not None:

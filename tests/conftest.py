@@ -1,0 +1,110 @@
+"""Shared helpers: run an audit on a folder, fingerprint a tree, write profiles by hand."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mailaudit.audit import AuditOptions, run_audit
+from mailaudit.model import Account, MachineReport
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "fixtures" / "machines" / "sample"
+REAL_TB = REPO / "tests" / "fixtures" / "thunderbird-real"
+
+PREFS_HEADER = "// Mozilla User Preferences\n\n"
+
+
+def audit(root: Path) -> MachineReport:
+    return run_audit(AuditOptions(root=root, offline=True))
+
+
+def by_name(report: MachineReport) -> dict[str, Account]:
+    return {account.name: account for account in report.accounts}
+
+
+def tree_fingerprint(root: Path) -> str:
+    """Names, types, modes, sizes, mtimes and contents of everything under root (links not followed)."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            path = Path(folder) / name
+            info = path.lstat()
+            digest.update(f"{path.relative_to(root)}|{info.st_mode}|{info.st_size}|{info.st_mtime_ns}\n".encode())
+            if path.is_file() and not path.is_symlink() and os.access(path, os.R_OK):
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+            elif path.is_symlink():
+                digest.update(os.readlink(path).encode())
+    return digest.hexdigest()
+
+
+def pref_line(name: str, value: object) -> str:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, int):
+        text = str(value)
+    else:
+        text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f'user_pref("{name}", {text});'
+
+
+def write_profile(
+    home: Path,
+    prefs: dict[str, object],
+    *,
+    root: str = ".thunderbird",
+    folder: str = "abcd1234.default",
+    extra: str = "",
+) -> Path:
+    """A profiles.ini with one relative profile, and its prefs.js. Returns the profile folder."""
+    base = home / root
+    profile = base / folder
+    profile.mkdir(parents=True, exist_ok=True)
+    (base / "profiles.ini").write_text(
+        f"[Profile0]\nName=default\nIsRelative=1\nPath={folder}\nDefault=1\n\n[General]\nVersion=2\n"
+    )
+    lines = [pref_line(k, v) for k, v in prefs.items()]
+    (profile / "prefs.js").write_text(PREFS_HEADER + "\n".join(lines) + "\n" + extra)
+    return profile
+
+
+def pop_and_imap() -> dict[str, object]:
+    """A small profile: one POP3 account, one IMAP account and Local Folders."""
+    return {
+        "mail.accountmanager.accounts": "account1,account2,account3",
+        "mail.accountmanager.localfoldersserver": "server3",
+        "mail.account.account1.server": "server1",
+        "mail.account.account1.identities": "id1",
+        "mail.account.account2.server": "server2",
+        "mail.account.account2.identities": "id2",
+        "mail.account.account3.server": "server3",
+        "mail.identity.id1.useremail": "pat@pop.test",
+        "mail.identity.id2.useremail": "pat@imap.test",
+        "mail.server.server1.type": "pop3",
+        "mail.server.server1.hostname": "pop.pop.test",
+        "mail.server.server1.userName": "pat",
+        "mail.server.server1.name": "POP account",
+        "mail.server.server1.socketType": 3,
+        "mail.server.server2.type": "imap",
+        "mail.server.server2.hostname": "imap.imap.test",
+        "mail.server.server2.userName": "pat",
+        "mail.server.server2.name": "IMAP account",
+        "mail.server.server2.socketType": 2,
+        "mail.server.server3.type": "none",
+        "mail.server.server3.hostname": "Local Folders",
+    }
+
+
+@pytest.fixture
+def machine(tmp_path: Path) -> Path:
+    root = tmp_path / "machine"
+    root.mkdir()
+    return root
+
+
+MakeProfile = Callable[..., Path]
