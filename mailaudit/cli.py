@@ -94,7 +94,7 @@ def scan(
         except OSError as exc:
             typer.echo(f"mailaudit: cannot write {output}: {exc.strerror or exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
-    if not quiet:
+    if not quiet and (output is not None or fmt is not Format.TABLE):  # the table ends with it
         summary = report.summary
         typer.echo(
             f"{summary.accounts} account(s) ({summary.pop3} POP3, {summary.imap} IMAP, "

@@ -94,8 +94,8 @@ class MachineFiles:
     def check_inside(self, path: Path) -> Path:
         """The real path of `path`, refused when it leaves the root (through '..' or a symlink)."""
         if self.root is not None:
-            lexical = os.path.normpath(os.path.abspath(path))
-            if not _is_within(lexical, os.path.normpath(os.path.abspath(self.root))):
+            lexical = os.path.normpath(Path(path).absolute())
+            if not _is_within(lexical, os.path.normpath(self.root.absolute())):
                 raise UnreadableFile(str(path), f"points outside the scanned root (to {lexical})")
         try:
             real = os.path.realpath(path, strict=True)

@@ -28,18 +28,20 @@ def by_name(report: MachineReport) -> dict[str, Account]:
 
 
 def tree_fingerprint(root: Path) -> str:
-    """Names, types, modes, sizes, mtimes and contents of everything under root (links not followed)."""
+    """Names, modes, sizes, mtimes and contents of everything under root; links not followed."""
     digest = hashlib.sha256()
     for folder, dirs, files in os.walk(root, followlinks=False):
         dirs.sort()
         for name in sorted(dirs + files):
             path = Path(folder) / name
             info = path.lstat()
-            digest.update(f"{path.relative_to(root)}|{info.st_mode}|{info.st_size}|{info.st_mtime_ns}\n".encode())
+            digest.update(
+                f"{path.relative_to(root)}|{info.st_mode}|{info.st_size}|{info.st_mtime_ns}\n".encode()
+            )
             if path.is_file() and not path.is_symlink() and os.access(path, os.R_OK):
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
             elif path.is_symlink():
-                digest.update(os.readlink(path).encode())
+                digest.update(str(path.readlink()).encode())
     return digest.hexdigest()
 
 

@@ -44,7 +44,9 @@ def build_bad_machine(root: Path) -> dict[str, str]:
     expect["latin1"] = "not UTF-8"
 
     base = profile("outside").parent
-    (base / "profiles.ini").write_text("[Profile0]\nName=x\nIsRelative=1\nPath=../../../../../../etc\n")
+    (base / "profiles.ini").write_text(
+        "[Profile0]\nName=x\nIsRelative=1\nPath=../../../../../../etc\n"
+    )
     expect["outside"] = "points outside the scanned root"
 
     base = profile("escape").parent
@@ -128,7 +130,9 @@ def test_a_file_without_read_permission(tmp_path):
         (profile / "prefs.js").chmod(0o000)
         report = json.loads(_audit_as_nobody(root))
         assert report["accounts"] == []
-        assert [s["reason"] for s in report["skipped"]] == ["prefs.js cannot be read (permission denied)"]
+        assert [s["reason"] for s in report["skipped"]] == [
+            "prefs.js cannot be read (permission denied)"
+        ]
     finally:
         shutil.rmtree(root)
 

@@ -13,8 +13,13 @@ def prefs(text: str) -> dict:
 
 
 def test_values_of_every_kind():
-    assert prefs('user_pref("a", 1);\nuser_pref("b", "x");\nuser_pref("c", true);\nuser_pref("d", false);') == {
-        "a": 1, "b": "x", "c": True, "d": False,
+    assert prefs(
+        'user_pref("a", 1);\nuser_pref("b", "x");\nuser_pref("c", true);\nuser_pref("d", false);'
+    ) == {
+        "a": 1,
+        "b": "x",
+        "c": True,
+        "d": False,
     }
 
 
@@ -93,7 +98,9 @@ def test_never_raises_on_any_bytes(data):
     assert parsed.error_count >= len(parsed.errors)
 
 
-PREF_NAME = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=20)
+PREF_NAME = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=20
+)
 PREF_VALUE = st.one_of(
     st.booleans(),
     st.integers(min_value=-(2**31), max_value=2**31 - 1),
@@ -102,7 +109,11 @@ PREF_VALUE = st.one_of(
 
 
 def _literal(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
+    return (
+        '"'
+        + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+        + '"'
+    )
 
 
 def _write(name: str, value: object) -> str:
@@ -123,7 +134,9 @@ def test_what_gecko_writes_reads_back_the_same(written, newline):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list('user_pref("a", 1);\'" \n/*#+-\\xu0\0')), max_size=120))
+@given(
+    st.text(alphabet=st.sampled_from(list('user_pref("a", 1);\'" \n/*#+-\\xu0\0')), max_size=120)
+)
 def test_fast_path_and_full_grammar_agree(text):
     data = text.encode("utf-8")
     fast, slow = parse_prefs(data), parse_prefs(data, fast_path=False)

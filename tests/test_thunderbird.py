@@ -29,10 +29,21 @@ def one_account(root: Path, **server_prefs: object):
 def test_pop_and_imap_with_effective_ports(machine):
     write_profile(machine / "home" / "pat", pop_and_imap())
     accounts = by_name(audit(machine))
-    assert set(accounts) == {"POP account", "IMAP account"}  # Local Folders is a store, not an account
+    assert set(accounts) == {
+        "POP account",
+        "IMAP account",
+    }  # Local Folders is a store, not an account
     pop, imap = accounts["POP account"], accounts["IMAP account"]
-    assert (pop.protocol, pop.incoming.port, pop.incoming.security) == (Protocol.POP3, 995, Security.TLS)
-    assert (imap.protocol, imap.incoming.port, imap.incoming.security) == (Protocol.IMAP, 143, Security.STARTTLS)
+    assert (pop.protocol, pop.incoming.port, pop.incoming.security) == (
+        Protocol.POP3,
+        995,
+        Security.TLS,
+    )
+    assert (imap.protocol, imap.incoming.port, imap.incoming.security) == (
+        Protocol.IMAP,
+        143,
+        Security.STARTTLS,
+    )
     assert pop.email == "pat@pop.test" and pop.user == "pat"
     assert pop.leave_on_server is False and imap.leave_on_server is None
 
@@ -60,7 +71,9 @@ def test_legacy_try_starttls_is_kept_visible(machine):
 
 
 def test_legacy_realhostname_and_realusername_win(machine):
-    account = one_account(machine, realhostname="pop.moved.test", userName="old", realuserName="new")
+    account = one_account(
+        machine, realhostname="pop.moved.test", userName="old", realuserName="new"
+    )
     assert (account.incoming.host, account.incoming.username) == ("pop.moved.test", "new")
 
 
@@ -80,7 +93,10 @@ def test_auth_method(machine, prefs, auth):
 
 def test_leave_on_server_and_days(machine):
     account = one_account(
-        machine, leave_on_server=True, delete_by_age_from_server=True, num_days_to_leave_on_server=30
+        machine,
+        leave_on_server=True,
+        delete_by_age_from_server=True,
+        num_days_to_leave_on_server=30,
     )
     assert (account.leave_on_server, account.leave_on_server_days) == (True, 30)
 
@@ -104,7 +120,9 @@ def test_user_set_server_defaults_are_honoured(machine):
 
 def test_user_js_overrides_prefs_js(machine):
     profile = write_profile(machine / "home" / "pat", pop_and_imap())
-    (profile / "user.js").write_text('user_pref("mail.server.server1.hostname", "pop.override.test");\n')
+    (profile / "user.js").write_text(
+        'user_pref("mail.server.server1.hostname", "pop.override.test");\n'
+    )
     assert by_name(audit(machine))["POP account"].incoming.host == "pop.override.test"
 
 
@@ -133,7 +151,9 @@ def test_other_and_exchange_types_are_listed_not_dropped(machine):
     ews = accounts["ews"]
     assert ews.protocol is Protocol.EXCHANGE
     assert (ews.incoming.host, ews.incoming.port, ews.incoming.security) == (
-        "outlook.office365.com", 443, Security.TLS,
+        "outlook.office365.com",
+        443,
+        Security.TLS,
     )
     assert accounts["owl-eas"].protocol is Protocol.EXCHANGE
 
@@ -152,7 +172,9 @@ def test_account_without_server_is_skipped_with_a_reason(machine):
     write_profile(machine / "home" / "pat", prefs)
     report = audit(machine)
     assert len(report.accounts) == 2
-    assert [s.reason for s in report.skipped] == ["account account9 names no server; thunderbird ignores it"]
+    assert [s.reason for s in report.skipped] == [
+        "account account9 names no server; thunderbird ignores it"
+    ]
 
 
 def test_global_inbox_with_a_missing_target_falls_back_to_local_folders(machine):
@@ -176,9 +198,14 @@ def test_local_store_falls_back_to_the_stale_absolute_directory_then_the_hostnam
     }
     write_profile(machine / "Users" / "pat", prefs, root="AppData/Roaming/Thunderbird")
     accounts = by_name(audit(machine))
-    assert accounts["POP account"].local_store.path == "/Users/pat/AppData/Roaming/Thunderbird/Mail/pop"
+    assert (
+        accounts["POP account"].local_store.path
+        == "/Users/pat/AppData/Roaming/Thunderbird/Mail/pop"
+    )
     assert accounts["POP account"].local_store.exists is False
-    assert accounts["IMAP account"].local_store.path.endswith("/abcd1234.default/ImapMail/imap.imap.test")
+    assert accounts["IMAP account"].local_store.path.endswith(
+        "/abcd1234.default/ImapMail/imap.imap.test"
+    )
 
 
 def test_maildir_and_subfolders_are_counted(machine):
@@ -229,13 +256,20 @@ def test_one_profile_reached_from_two_roots_is_read_once(machine):
     profile = write_profile(machine / "home" / "pat", pop_and_imap())
     snap = machine / "home" / "pat" / "snap" / "thunderbird" / "common" / ".thunderbird"
     snap.mkdir(parents=True)
-    (snap / "profiles.ini").write_text(f"[Profile0]\nName=same\nIsRelative=0\nPath=/home/pat/.thunderbird/{profile.name}\n")
+    (snap / "profiles.ini").write_text(
+        f"[Profile0]\nName=same\nIsRelative=0\nPath=/home/pat/.thunderbird/{profile.name}\n"
+    )
     assert len(audit(machine).accounts) == 2
 
 
 def test_profiles_ini_sections_out_of_order_and_absolute_windows_paths(machine):
     tb = machine / "Users" / "pat" / "AppData" / "Roaming" / "Thunderbird"
-    write_profile(machine / "Users" / "pat", pop_and_imap(), root="AppData/Roaming/Thunderbird", folder="Profiles/a")
+    write_profile(
+        machine / "Users" / "pat",
+        pop_and_imap(),
+        root="AppData/Roaming/Thunderbird",
+        folder="Profiles/a",
+    )
     write_profile(machine / "Users" / "pat", pop_and_imap(), root="D-drive-copy", folder="b")
     (tb / "profiles.ini").write_text(
         "\ufeff[Profile1]\r\nName=second\r\nIsRelative=0\r\nPath=C:\\Users\\pat\\D-drive-copy\\b\r\n\r\n"

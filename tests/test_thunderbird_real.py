@@ -29,8 +29,11 @@ def test_every_configured_account_is_found_and_nothing_else(report):
 
 @pytest.mark.parametrize("expected", MAIL_ACCOUNTS, ids=lambda a: f"{a['user']}-{a['account']}")
 def test_account_matches_what_thunderbird_was_given(report, expected):
-    account = next(a for a in report.accounts if a.key == f"{expected['account']}/{expected['server']}"
-                   and a.user == expected["user"])
+    account = next(
+        a
+        for a in report.accounts
+        if a.key == f"{expected['account']}/{expected['server']}" and a.user == expected["user"]
+    )
     assert account.client.value == "thunderbird"
     assert account.profile == "/" + expected["profile"]
     assert account.name == expected["name"]
@@ -69,7 +72,11 @@ def test_absolute_profile_path_is_mapped_onto_the_root(report):
     assert {a.profile for a in bob} == {"/home/bob/mail-profiles/work"}
     assert {a.declared_type for a in bob} == {"imap", "nntp", "rss"}
     news = next(a for a in bob if a.declared_type == "nntp")
-    assert (news.protocol, news.incoming.port, news.incoming.security.value) == (Protocol.OTHER, 119, "none")
+    assert (news.protocol, news.incoming.port, news.incoming.security.value) == (
+        Protocol.OTHER,
+        119,
+        "none",
+    )
 
 
 def test_reading_changes_nothing():

@@ -1,4 +1,4 @@
-"""The JSON report, schema_version 1 (shared/DESIGN.md; machine-checked by schema-v1.json).
+"""The JSON report, schema_version 1 (machine-checked by schema-v1.json beside this file).
 
 Other tools rely on it: fields may be added, never renamed or removed without a new
 schema_version.

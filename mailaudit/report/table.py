@@ -55,7 +55,7 @@ def render(report: MachineReport) -> str:
 
 def _row(account: Account) -> tuple[str, ...]:
     endpoint = account.incoming
-    server = endpoint.host or "?"
+    server = endpoint.host or ""
     if endpoint.port is not None:
         server += f":{endpoint.port}"
     protocol = (

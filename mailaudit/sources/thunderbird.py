@@ -1,6 +1,6 @@
 """Thunderbird, Betterbird and SeaMonkey: profiles.ini, prefs.js and user.js, and the mail folders.
 
-Facts and their sources are in shared/research/thunderbird.md; the rules that matter most:
+The rules that matter most, with where Thunderbird implements them:
 
 - Thunderbird deletes a server pref that equals `mail.server.default.<name>`, so an absent
   pref means the default (nsMsgIncomingServer::Set*Value, MsgIncomingServer.sys.mjs).
@@ -24,7 +24,7 @@ from mailaudit.sources.base import Found
 from mailaudit.sources.prefs_js import PrefsFile, PrefValue, parse_prefs
 
 # Where each product keeps profiles.ini, relative to the user's home (nsXREDirProvider.cpp,
-# the snap launcher and the Flatpak manifests; see the research note, section 1.1).
+# the snap launcher, and the Flatpak manifests of Thunderbird and Betterbird).
 PROFILE_ROOTS: tuple[tuple[str, Client], ...] = (
     ("AppData/Roaming/Thunderbird", Client.THUNDERBIRD),  # Windows (Betterbird too)
     ("AppData/Roaming/Mozilla/SeaMonkey", Client.SEAMONKEY),

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages the test suite runs for real: Dovecot (IMAP/POP3), dnsmasq (DNS),
+# hivex (registry hives) and iproute2 (to bring up loopback inside `unshare -n`).
+# Does nothing when they are all there; needs root (or sudo) when they are not.
+set -eu
+PACKAGES="dovecot-imapd dovecot-pop3d dnsmasq-base libhivex-bin libwin-hivex-perl iproute2"
+missing=""
+for tool in dovecot dnsmasq hivexregedit hivexsh ip; do
+    PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+done
+[ -z "$missing" ] && exit 0
+echo "test tools missing:$missing; installing $PACKAGES" >&2
+if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "not root and no sudo: install these Debian packages by hand: $PACKAGES" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# --no-install-recommends keeps the system services out (dnsmasq-base, not dnsmasq).
+$SUDO apt-get install -y -q --no-install-recommends $PACKAGES
