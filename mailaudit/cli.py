@@ -80,8 +80,7 @@ def scan(
 ) -> None:
     """List every mail account of every user, classified POP3 or IMAP, with where its mail lives.
 
-    Reads only: nothing on the audited machine is written, locked or changed, and passwords
-    are never read.
+    Read-only: nothing on the audited machine is changed, and passwords are never read.
     """
     progress = None if quiet else _progress
     report = run_audit(AuditOptions(root=root, offline=offline), progress)

@@ -62,7 +62,7 @@ class MachineFiles:
             found.setdefault(self.root / "root", UserHome("root", self.root / "root"))
         return sorted(found.values(), key=lambda u: (u.name.lower(), str(u.home)))
 
-    def client_path(self, written: str, base: Path | None = None) -> Path:
+    def client_path(self, written: str, base: Path) -> Path:
         """Map a path as a client wrote it onto this machine.
 
         Under --root, `C:\\Users\\a\\...` and `/home/a/...` both land inside the root: the config
@@ -79,7 +79,7 @@ class MachineFiles:
                 return Path(written)
             return self.root.joinpath(*PurePosixPath(written).parts[1:])
         relative = PurePosixPath(written.replace("\\", "/"))
-        return (base or Path.cwd()).joinpath(*relative.parts)
+        return base.joinpath(*relative.parts)
 
     def display(self, path: Path) -> str:
         """A path as it reads on the audited machine: under --root, from the root's '/'."""

@@ -48,7 +48,7 @@ def test_each_account_records_its_os_user(machine):
     ],
 )
 def test_absolute_client_paths_land_inside_the_root(machine, written, expected):
-    assert MachineFiles(machine).client_path(written) == machine / expected
+    assert MachineFiles(machine).client_path(written, machine / "elsewhere") == machine / expected
 
 
 def test_relative_client_paths_use_the_base(machine):

@@ -176,11 +176,8 @@ def _scan_profile_root(
             f"{client.value} stops at the gap and never opens it",
         )
     for entry in entries:
-        folder = (
-            root.joinpath(*entry.path.replace("\\", "/").split("/"))
-            if entry.is_relative
-            else files.client_path(entry.path)
-        )
+        # IsRelative=1: a '/'-separated path below the folder of profiles.ini; else a native path.
+        folder = files.client_path(entry.path, base=root)
         try:
             real = files.check_inside(folder)
         except UnreadableFile as exc:
@@ -502,7 +499,7 @@ def _server_folder(profile: _Profile, server: str) -> Path:
         return profile.folder.joinpath(*[p for p in relative.replace("\\", "/").split("/") if p])
     absolute = _text(profile.prefs.get(f"mail.server.{server}.directory"))
     if absolute:
-        return profile.files.client_path(absolute)
+        return profile.files.client_path(absolute, base=profile.folder)
     declared = _text(profile.server(server, "type")) or ""
     hostname = _text(profile.prefs.get(f"mail.server.{server}.hostname")) or "Local Folders"
     return profile.folder / MAIL_ROOT_OF_TYPE.get(declared, "Mail") / hostname
