@@ -16,7 +16,7 @@ from mailaudit import __version__
 from mailaudit.classify import classify
 from mailaudit.machine import MachineFiles, describe_machine
 from mailaudit.model import Account, Machine, MachineReport, Skipped
-from mailaudit.sources import SOURCES
+from mailaudit.sources import SOURCES, Found, outlook
 
 Progress = Callable[[str], None]
 
@@ -25,25 +25,36 @@ Progress = Callable[[str], None]
 class AuditOptions:
     root: Path | None = None  # None: the live machine
     offline: bool = False  # no socket, no DNS query
+    reg_files: tuple[Path, ...] = ()  # regedit exports to read Outlook accounts from
 
 
 def run_audit(options: AuditOptions, progress: Progress | None = None) -> MachineReport:
     tell = progress or (lambda message: None)
     files = MachineFiles(options.root)
-    hostname, system = describe_machine(files)
+    if options.root is None and options.reg_files:
+        hostname, system = "unknown", "Windows (read from registry exports)"
+    else:
+        hostname, system = describe_machine(files)
 
     accounts: list[Account] = []
     skipped: list[Skipped] = []
-    users = files.users()
-    tell(f"{len(users)} user(s) found" + (f" under {options.root}" if options.root else ""))
-    for user in users:
-        for source_name, source in SOURCES:
-            tell(f"{user.name}: reading {source_name}")
-            for found in source(files, user):
-                if isinstance(found, Account):
-                    accounts.append(found)
-                else:
-                    skipped.append(found)
+    found: list[Found] = []
+    # Exports alone, without --root, mean the accounts of another machine: leave this one out.
+    if options.root is not None or not options.reg_files:
+        users = files.users()
+        tell(f"{len(users)} user(s) found" + (f" under {options.root}" if options.root else ""))
+        for user in users:
+            for source_name, source in SOURCES:
+                tell(f"{user.name}: reading {source_name}")
+                found.extend(source(files, user))
+    for reg_file in options.reg_files:
+        tell(f"reading {reg_file}")
+        found.extend(outlook.scan_reg_file(files, reg_file))
+    for item in found:
+        if isinstance(item, Account):
+            accounts.append(item)
+        else:
+            skipped.append(item)
 
     classified = tuple(classify(account) for account in accounts)
     # The probe and discovery stages plug in here: they take the classified accounts and

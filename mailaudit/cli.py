@@ -10,6 +10,7 @@ import typer
 
 from mailaudit import __version__
 from mailaudit.audit import AuditOptions, run_audit
+from mailaudit.errors import UsageError
 from mailaudit.report import Format, render
 
 app = typer.Typer(
@@ -58,6 +59,20 @@ def scan(
             resolve_path=True,
         ),
     ] = None,
+    reg_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--reg-file",
+            help="Read Outlook accounts from a regedit export of HKEY_CURRENT_USER (repeatable). "
+            "The file's name is taken as the user's (export as anna.reg). Without --root, "
+            "only the exports are read.",
+            metavar="FILE",
+            exists=True,
+            file_okay=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ] = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="Send nothing over the network: no probes, no DNS.")
     ] = False,
@@ -83,7 +98,12 @@ def scan(
     Read-only: nothing on the audited machine is changed, and passwords are never read.
     """
     progress = None if quiet else _progress
-    report = run_audit(AuditOptions(root=root, offline=offline), progress)
+    options = AuditOptions(root=root, offline=offline, reg_files=tuple(reg_files or ()))
+    try:
+        report = run_audit(options, progress)
+    except UsageError as exc:
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     text = render(report, fmt)
     if output is None:
         sys.stdout.write(text)

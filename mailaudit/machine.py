@@ -32,6 +32,8 @@ NOT_USERS = {
     ".localized",
     "desktop.ini",
     "lost+found",
+    "localservice",
+    "networkservice",
 }
 
 _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]")
@@ -54,7 +56,7 @@ class MachineFiles:
         if self.root is None:
             return _live_users()
         found: dict[Path, UserHome] = {}
-        for parent in ("Users", "home"):
+        for parent in ("Users", "Documents and Settings", "home"):  # the middle one: Windows XP
             for home in _subfolders(self.root / parent):
                 if home.name.lower() not in NOT_USERS and not home.name.startswith("."):
                     found.setdefault(home, UserHome(home.name, home))
@@ -66,14 +68,17 @@ class MachineFiles:
         """Map a path as a client wrote it onto this machine.
 
         Under --root, `C:\\Users\\a\\...` and `/home/a/...` both land inside the root: the config
-        was written on the original machine, whose disk is now mounted here. A relative path is
-        taken against `base`.
+        was written on the original machine, whose disk is now mounted here. Another drive
+        letter is another disk, not under the root: UnreadableFile. A relative path is taken
+        against `base`.
         """
         if _WINDOWS_ABSOLUTE.match(written):
-            parts = PureWindowsPath(written).parts[1:]  # drop the drive
             if self.root is None:
                 return Path(written)
-            return self.root.joinpath(*parts)
+            drive = written[:2].upper()
+            if drive != "C:":
+                raise UnreadableFile(written, f"is on drive {drive}, which is not the scanned disk")
+            return self.root.joinpath(*PureWindowsPath(written).parts[1:])
         if written.startswith("/"):
             if self.root is None:
                 return Path(written)

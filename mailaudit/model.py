@@ -68,6 +68,7 @@ class LocalStore:
     bytes: int  # mail bytes found there; 0 when the folder is missing
     exists: bool = True
     note: str | None = None  # e.g. shared with other accounts (Thunderbird's Global Inbox)
+    measured: bool = True  # False when the files are not on this machine (a .reg export)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Account:
     addresses: tuple[str, ...] = ()  # every identity's address, the default one first
     leave_on_server: bool | None = None  # POP only
     leave_on_server_days: int | None = None  # POP: the server copy is removed after N days
+    leave_on_server_detail: str | None = None  # POP: the client's setting in words, raw value kept
     local_store: LocalStore | None = None
     classification: Classification | None = None  # set by classify()
     probes: tuple[Any, ...] = ()  # filled by the probe stage

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from mailaudit.model import Account, MachineReport
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "fixtures" / "machines" / "sample"
 REAL_TB = REPO / "tests" / "fixtures" / "thunderbird-real"
+
+sys.path.insert(0, str(REPO / "fixtures"))  # regbuild: hives and .reg exports for the tests
 
 PREFS_HEADER = "// Mozilla User Preferences\n\n"
 

@@ -16,6 +16,8 @@ from .conftest import SAMPLE, audit, pop_and_imap, write_profile
 def test_people_under_users_home_and_root_but_not_system_profiles(machine):
     for folder in (
         "Users/anna",
+        "Documents and Settings/xaver",
+        "Documents and Settings/LocalService",
         "Users/Public",
         "Users/Default",
         "Users/Default User",
@@ -29,7 +31,7 @@ def test_people_under_users_home_and_root_but_not_system_profiles(machine):
     ):
         (machine / folder).mkdir(parents=True)
     names = [u.name for u in MachineFiles(machine).users()]
-    assert names == ["anna", "carla", "root"]
+    assert names == ["anna", "carla", "root", "xaver"]
 
 
 def test_each_account_records_its_os_user(machine):

@@ -46,6 +46,7 @@ def _account(account: Account) -> dict[str, Any]:
         "classification": fields["classification"] or {"basis": "not classified", "conflicts": []},
         "leave_on_server": account.leave_on_server,
         "leave_on_server_days": account.leave_on_server_days,
+        "leave_on_server_detail": account.leave_on_server_detail,
         "local_store": fields["local_store"],
         "origin": account.origin,
         "probes": fields["probes"],

@@ -92,6 +92,8 @@ def _store(account: Account) -> str:
     store = account.local_store
     if store is None:
         return ""
+    if not store.measured:
+        return "not measured"
     if not store.exists:
         return "missing"
     return human_bytes(store.bytes)

@@ -56,6 +56,7 @@ SERVER_DEFAULTS: dict[str, PrefValue] = {
     "authMethod": 3,
     "leave_on_server": False,
     "delete_by_age_from_server": False,
+    "delete_mail_left_on_server": False,
     "num_days_to_leave_on_server": 7,
     "deferred_to_account": "",
     "hidden": False,
@@ -177,14 +178,14 @@ def _scan_profile_root(
         )
     for entry in entries:
         # IsRelative=1: a '/'-separated path below the folder of profiles.ini; else a native path.
-        folder = files.client_path(entry.path, base=root)
         try:
+            folder = files.client_path(entry.path, base=root)
             real = files.check_inside(folder)
         except UnreadableFile as exc:
             yield Skipped(
                 client.value,
                 files.display(ini_path),
-                f"profile {entry.name!r}: {files.display(folder)} {exc.reason}",
+                f"profile {entry.name!r}: {files.display(Path(exc.path))} {exc.reason}",
             )
             continue
         if real in seen:  # the same profile reached from two roots (a snap copy, a symlink)
@@ -347,11 +348,16 @@ def _account(profile: _Profile, key: str) -> Iterator[Found]:
 
     leave_on_server: bool | None = None
     leave_days: int | None = None
+    leave_detail: str | None = None
     if protocol is Protocol.POP3:
         leave_on_server = profile.server(server, "leave_on_server") is True
         if leave_on_server and profile.server(server, "delete_by_age_from_server") is True:
-            days = profile.server(server, "num_days_to_leave_on_server")
-            leave_days = days if isinstance(days, int) and not isinstance(days, bool) else 7
+            leave_days = _int(profile.server(server, "num_days_to_leave_on_server")) or 7
+        leave_detail = _leave_detail(
+            leave_on_server,
+            leave_days,
+            profile.server(server, "delete_mail_left_on_server") is True,
+        )
 
     yield Account(
         client=client,
@@ -367,8 +373,20 @@ def _account(profile: _Profile, key: str) -> Iterator[Found]:
         addresses=addresses,
         leave_on_server=leave_on_server,
         leave_on_server_days=leave_days,
+        leave_on_server_detail=leave_detail,
         local_store=_local_store(profile, key, server, declared),
     )
+
+
+def _leave_detail(leave: bool, days: int | None, remove_when_deleted: bool) -> str:
+    if not leave:
+        return "mail is removed from the server once downloaded"
+    parts = ["keep a copy on the server"]
+    if days is not None:
+        parts.append(f"remove it after {days} days")
+    if remove_when_deleted:
+        parts.append("remove it when deleted here")
+    return ", ".join(parts)
 
 
 def _endpoint(profile: _Profile, server: str, declared: str) -> Endpoint:
@@ -466,7 +484,12 @@ def _local_store(profile: _Profile, key: str, server: str, declared: str) -> Loc
         if target:
             store_server, target_name = _global_inbox(profile, target)
             note = f"Global Inbox: this account's mail is delivered into {target_name}"
-    folder = _server_folder(profile, store_server)
+    try:
+        folder = _server_folder(profile, store_server)
+    except UnreadableFile as exc:
+        return LocalStore(
+            exc.path, 0, exists=False, note=f"mail folder {exc.reason}", measured=False
+        )
     if declared == "imap":
         note = "offline copy of the mail on the IMAP server"
     cached = profile.store_cache.get(folder)

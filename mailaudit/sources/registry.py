@@ -1,0 +1,194 @@
+"""The Windows registry behind one small interface, with three ways in:
+
+- an offline hive file (NTUSER.DAT from a disk image), read with regipy;
+- a `.reg` export, as regedit writes it (see reg_export.py);
+- the live registry of a running Windows, through winreg (registry_live.py).
+
+Sources see only `RegistryKey`: names are matched case-insensitively, as Windows does, and
+values come back with their registry type so that a caller can tell REG_SZ from REG_BINARY.
+Damage found while walking a key becomes a `RegistryError` for the caller to report.
+"""
+
+from __future__ import annotations
+
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from construct import ConstructError  # type: ignore[import-untyped,unused-ignore]
+from regipy.exceptions import RegipyException
+from regipy.recovery import apply_transaction_logs
+from regipy.registry import NKRecord, RegistryHive
+
+from mailaudit.errors import MailauditError, UnreadableFile
+from mailaudit.machine import MachineFiles
+
+HIVE_LIMIT = 1024 * 1024 * 1024  # NTUSER.DAT is read into memory whole; real ones are far smaller
+
+RegData = str | int | bytes | list[str] | None
+
+
+class RegistryError(MailauditError):
+    """A hive or key that cannot be read: damaged, truncated or not a hive at all."""
+
+
+@dataclass(frozen=True)
+class RegValue:
+    name: str
+    kind: str  # "REG_SZ", "REG_BINARY", "REG_DWORD", ...
+    data: RegData
+
+
+class RegistryKey(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> str:
+        """The key's full path, for the report's `origin`."""
+        ...
+
+    def subkey(self, relative: str) -> RegistryKey | None:
+        """The key at a backslash-separated path below this one, or None."""
+        ...
+
+    def subkeys(self) -> list[RegistryKey]: ...
+
+    def values(self) -> dict[str, RegValue]:
+        """Every value, by lower-cased name."""
+        ...
+
+
+# ---------------------------------------------------------------- offline hive (regipy)
+
+# What regipy and construct raise on damaged hive data. regipy parses lazily, so these can come
+# from any key access, not only from opening the file.
+_HIVE_DAMAGE: tuple[type[BaseException], ...] = (
+    RegipyException,
+    ConstructError,
+    struct.error,
+    ValueError,
+    IndexError,
+    KeyError,
+    EOFError,
+    OverflowError,
+    UnicodeError,
+    AttributeError,  # a record that parsed to None
+    TypeError,
+)
+_HIVE_DAMAGE_OR_IO: tuple[type[BaseException], ...] = (*_HIVE_DAMAGE, OSError)
+
+
+@dataclass(frozen=True)
+class OpenedHive:
+    root: RegistryKey
+    notes: tuple[str, ...]  # what the reader had to do or could not do (transaction logs)
+
+
+def open_hive(files: MachineFiles, path: Path) -> OpenedHive:
+    """The root key of an offline hive file. Raises UnreadableFile or RegistryError."""
+    real = files.check_inside(path)
+    size = real.stat().st_size
+    if size > HIVE_LIMIT:
+        raise UnreadableFile(str(path), f"is {size} bytes, over the {HIVE_LIMIT} byte limit")
+    try:
+        hive = RegistryHive(str(real))
+    except _HIVE_DAMAGE as exc:
+        raise RegistryError(f"not a readable registry hive ({_describe(exc)})") from None
+    except OSError as exc:
+        raise UnreadableFile(str(path), f"cannot be read ({exc.strerror or exc})") from None
+
+    notes: list[str] = []
+    if hive.header.primary_sequence_num != hive.header.secondary_sequence_num:
+        hive, note = _replay_logs(files, real, path, hive)
+        notes.append(note)
+    return OpenedHive(_HiveKey(hive.root, "HKCU"), tuple(notes))
+
+
+def _replay_logs(files: MachineFiles, real: Path, shown: Path, hive: Any) -> tuple[Any, str]:
+    """A hive not closed cleanly: apply its .LOG1/.LOG2 transaction logs to a private copy.
+
+    The copy is written to a temporary folder of ours, never next to the client's file.
+    """
+    logs = []
+    for suffix in (".LOG1", ".LOG2"):
+        for candidate in (
+            real.with_name(real.name + suffix),
+            real.with_name(real.name + suffix.lower()),
+        ):
+            try:
+                logs.append(files.check_inside(candidate))
+                break
+            except UnreadableFile:
+                continue
+    if not logs:
+        return hive, (
+            f"{shown.name} was not closed cleanly and has no transaction logs: "
+            "its most recent changes may be missing"
+        )
+    with tempfile.TemporaryDirectory(prefix="mailaudit-hive-") as private:
+        restored = Path(private) / "restored.dat"
+        try:
+            apply_transaction_logs(
+                str(real), str(logs[0]), str(logs[1]) if len(logs) > 1 else None, str(restored)
+            )
+            replayed = RegistryHive(str(restored))
+        except _HIVE_DAMAGE_OR_IO as exc:
+            return (
+                hive,
+                f"{shown.name}: its transaction logs could not be applied ({_describe(exc)})",
+            )
+    return replayed, f"{shown.name}: transaction logs applied to a private copy"
+
+
+class _HiveKey:
+    def __init__(self, record: Any, path: str) -> None:
+        self._record = record
+        self._path = path
+
+    @property
+    def name(self) -> str:
+        return _key_name(self._record)
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def subkey(self, relative: str) -> RegistryKey | None:
+        key: RegistryKey | None = self
+        for part in relative.strip("\\").split("\\"):
+            if key is None:
+                return None
+            key = next((k for k in key.subkeys() if k.name.lower() == part.lower()), None)
+        return key
+
+    def subkeys(self) -> list[RegistryKey]:
+        try:
+            records = list(self._record.iter_subkeys() or [])
+        except _HIVE_DAMAGE as exc:
+            raise RegistryError(f"damaged subkey list at {self._path} ({_describe(exc)})") from None
+        return [
+            _HiveKey(r, f"{self._path}\\{_key_name(r)}") for r in records if isinstance(r, NKRecord)
+        ]
+
+    def values(self) -> dict[str, RegValue]:
+        try:
+            found = self._record.get_values(trim_values=False)
+        except _HIVE_DAMAGE as exc:
+            raise RegistryError(f"damaged values at {self._path} ({_describe(exc)})") from None
+        return {v.name.lower(): RegValue(v.name, str(v.value_type), v.value) for v in found}
+
+
+def _key_name(record: Any) -> str:
+    """Windows stores a "compressed" key name in Latin-1 (one byte a character); regipy reads
+    it as ASCII, which would turn a profile called "Büro" into "B\ufffdro"."""
+    if record.header.flags.KEY_COMP_NAME:
+        return bytes(record.header.key_name_string).decode("latin-1")
+    return str(record.name)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__
