@@ -48,6 +48,15 @@ def tree_fingerprint(root: Path) -> str:
     return digest.hexdigest()
 
 
+def file_states(root: Path) -> dict[str, tuple[int, int, int]]:
+    """Size, modification and access time of every file: reading must change none of them."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns, p.stat().st_atime_ns)
+        for p in root.rglob("*")
+        if p.is_file() and not p.is_symlink()
+    }
+
+
 def pref_line(name: str, value: object) -> str:
     if isinstance(value, bool):
         text = "true" if value else "false"

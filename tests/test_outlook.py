@@ -20,7 +20,7 @@ from mailaudit.report import Format, render
 from mailaudit.report.json_report import to_dict
 from mailaudit.sources.outlook import store_path
 
-from .conftest import audit, tree_fingerprint
+from .conftest import audit, file_states, tree_fingerprint
 from .outlook_data import (
     ACCOUNTS,
     OFFICE15,
@@ -90,6 +90,13 @@ def test_pop3_account_in_office_16(accounts):
     )
     assert pop.classification.basis == "declared type POP3, confirmed by port 995"
     assert pop.origin.startswith("/Users/anna/NTUSER.DAT: HKCU\\Software\\Microsoft\\Office\\16.0")
+
+
+def test_reading_hives_changes_no_byte_or_timestamp(tmp_path):
+    machine_with_hive(tmp_path, office_machine())  # fresh: its access times not yet touched
+    before = file_states(tmp_path)
+    assert len(audit(tmp_path).accounts) == 4
+    assert file_states(tmp_path) == before
 
 
 def test_pst_path_mapped_onto_the_root_and_measured(accounts):

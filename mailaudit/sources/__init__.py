@@ -1,12 +1,14 @@
 """One module per mail client. Each reads one user's files and yields Account or Skipped records."""
 
-from mailaudit.sources import outlook, thunderbird
+from mailaudit.sources import applemail, outlook, outlook_mac, thunderbird
 from mailaudit.sources.base import Found, Source
 
 # (what progress messages call it, the source). Order is the order of the report.
 SOURCES: tuple[tuple[str, Source], ...] = (
     ("Thunderbird/SeaMonkey", thunderbird.scan_user),
     ("Outlook", outlook.scan_user),
+    ("Apple Mail", applemail.scan_user),
+    ("Outlook for Mac", outlook_mac.scan_user),
 )
 
 __all__ = ["SOURCES", "Found", "Source"]

@@ -88,59 +88,55 @@ class OpenedHive:
 
 
 def open_hive(files: MachineFiles, path: Path) -> OpenedHive:
-    """The root key of an offline hive file. Raises UnreadableFile or RegistryError."""
-    real = files.check_inside(path)
-    size = real.stat().st_size
-    if size > HIVE_LIMIT:
-        raise UnreadableFile(str(path), f"is {size} bytes, over the {HIVE_LIMIT} byte limit")
-    try:
-        hive = RegistryHive(str(real))
-    except _HIVE_DAMAGE as exc:
-        raise RegistryError(f"not a readable registry hive ({_describe(exc)})") from None
-    except OSError as exc:
-        raise UnreadableFile(str(path), f"cannot be read ({exc.strerror or exc})") from None
+    """The root key of an offline hive file. Raises UnreadableFile or RegistryError.
 
-    notes: list[str] = []
-    if hive.header.primary_sequence_num != hive.header.secondary_sequence_num:
-        hive, note = _replay_logs(files, real, path, hive)
-        notes.append(note)
+    regipy reads from a path; it gets a private copy made through MachineFiles, so that the
+    client's file is read once, bounded, and without changing its access time.
+    """
+    data = files.read_bytes(path, HIVE_LIMIT)
+    with tempfile.TemporaryDirectory(prefix="mailaudit-hive-") as private:
+        copy = Path(private) / path.name
+        copy.write_bytes(data)
+        try:
+            hive = RegistryHive(str(copy))
+        except _HIVE_DAMAGE as exc:
+            raise RegistryError(f"not a readable registry hive ({_describe(exc)})") from None
+        notes: list[str] = []
+        if hive.header.primary_sequence_num != hive.header.secondary_sequence_num:
+            hive, note = _replay_logs(files, path, copy, hive)
+            notes.append(note)
     return OpenedHive(_HiveKey(hive.root, "HKCU"), tuple(notes))
 
 
-def _replay_logs(files: MachineFiles, real: Path, shown: Path, hive: Any) -> tuple[Any, str]:
-    """A hive not closed cleanly: apply its .LOG1/.LOG2 transaction logs to a private copy.
-
-    The copy is written to a temporary folder of ours, never next to the client's file.
-    """
+def _replay_logs(files: MachineFiles, original: Path, copy: Path, hive: Any) -> tuple[Any, str]:
+    """A hive not closed cleanly: apply its .LOG1/.LOG2 transaction logs to the private copy."""
     logs = []
     for suffix in (".LOG1", ".LOG2"):
-        for candidate in (
-            real.with_name(real.name + suffix),
-            real.with_name(real.name + suffix.lower()),
-        ):
+        for name in (original.name + suffix, original.name + suffix.lower()):
             try:
-                logs.append(files.check_inside(candidate))
-                break
+                data = files.read_bytes(original.with_name(name), HIVE_LIMIT)
             except UnreadableFile:
                 continue
+            logs.append(copy.with_name(copy.name + suffix))
+            logs[-1].write_bytes(data)
+            break
     if not logs:
         return hive, (
-            f"{shown.name} was not closed cleanly and has no transaction logs: "
+            f"{original.name} was not closed cleanly and has no transaction logs: "
             "its most recent changes may be missing"
         )
-    with tempfile.TemporaryDirectory(prefix="mailaudit-hive-") as private:
-        restored = Path(private) / "restored.dat"
-        try:
-            apply_transaction_logs(
-                str(real), str(logs[0]), str(logs[1]) if len(logs) > 1 else None, str(restored)
-            )
-            replayed = RegistryHive(str(restored))
-        except _HIVE_DAMAGE_OR_IO as exc:
-            return (
-                hive,
-                f"{shown.name}: its transaction logs could not be applied ({_describe(exc)})",
-            )
-    return replayed, f"{shown.name}: transaction logs applied to a private copy"
+    restored = copy.with_name("restored")
+    try:
+        apply_transaction_logs(
+            str(copy), str(logs[0]), str(logs[1]) if len(logs) > 1 else None, str(restored)
+        )
+        replayed = RegistryHive(str(restored))
+    except _HIVE_DAMAGE_OR_IO as exc:
+        return (
+            hive,
+            f"{original.name}: its transaction logs could not be applied ({_describe(exc)})",
+        )
+    return replayed, f"{original.name}: transaction logs applied to a private copy"
 
 
 class _HiveKey:
