@@ -50,7 +50,7 @@ def test_schema_rejects_a_report_missing_a_contract_field():
 
 def test_summary_counts_protocols():
     summary = json.loads(render(audit(SAMPLE), Format.JSON))["summary"]
-    assert summary == {"accounts": 12, "pop3": 6, "imap": 4, "exchange": 1, "other": 1}
+    assert summary == {"accounts": 16, "pop3": 7, "imap": 6, "exchange": 1, "other": 2}
 
 
 def test_ids_are_stable_and_unique():
