@@ -472,3 +472,27 @@ def test_outlook_for_mac_lists_accounts_without_guessing_servers(tmp_path):
     )
     assert "not stored" in privat.incoming.security_raw
     assert privat.profile == "Main Profile"
+
+
+def test_unlistable_mail_folder_says_what_to_do(tmp_path):
+    """As on macOS without Full Disk Access; root lists anything, so the scan runs as nobody."""
+    import json
+    import shutil
+    import tempfile
+
+    from .test_bad_input import _audit_as_nobody
+
+    root = Path(tempfile.mkdtemp(prefix="mailaudit-tcc-"))
+    try:
+        root.chmod(0o755)
+        mail = mac_home(root) / "Library" / "Mail"
+        for folder in (root / "Users", root / "Users" / "jane", mail.parent):
+            folder.chmod(0o755)
+        mail.chmod(0o311)  # may be entered, not listed
+        report = json.loads(_audit_as_nobody(root))
+        assert [s["reason"] for s in report["skipped"]] == [
+            "cannot be listed (permission denied); on a Mac, give the terminal Full Disk Access "
+            "in System Settings > Privacy"
+        ]
+    finally:
+        shutil.rmtree(root)

@@ -94,6 +94,19 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     mail = user.home / "Library" / "Mail"
     if not mail.is_dir():
         return
+    try:
+        next(mail.iterdir(), None)
+    except PermissionError:
+        # macOS 10.14+ guards ~/Library/Mail: only a program with Full Disk Access may list it.
+        yield Skipped(
+            SOURCE,
+            files.display(mail),
+            "cannot be listed (permission denied); on a "
+            "Mac, give the terminal Full Disk Access in System Settings > Privacy",
+        )
+        return
+    except OSError:
+        pass
     version, notes = _data_folder(files, mail)
     for note in notes:
         yield Skipped(SOURCE, files.display(mail), note)
