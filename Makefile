@@ -33,7 +33,9 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed
+	scripts/install-test-deps.sh
 	$(BIN)/python bench/bench_scan.py
+	$(BIN)/python bench/bench_probe.py
 
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .hypothesis

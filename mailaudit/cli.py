@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,9 +11,13 @@ from typing import Annotated
 import typer
 
 from mailaudit import __version__
-from mailaudit.audit import AuditOptions, run_audit
+from mailaudit.audit import AuditOptions, PasswordFor, run_audit
 from mailaudit.errors import UsageError
-from mailaudit.report import Format, render
+from mailaudit.model import Account
+from mailaudit.probe import ProbeOptions, run_probes
+from mailaudit.probe.pop3 import Credentials
+from mailaudit.probe.targets import dns_server, probe_targets
+from mailaudit.report import Format, probe_report, render
 
 app = typer.Typer(
     help="Audit the mail accounts of a PC: which clients, POP or IMAP, where the mail lives.",
@@ -41,6 +47,81 @@ def _main(
     ] = False,
 ) -> None:
     """Audit the mail accounts of a PC: which clients, POP or IMAP, where the mail lives."""
+
+
+# Options scan and probe share.
+Timeout = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        min=0.1,
+        metavar="SECONDS",
+        help="Time limit for each network step (connect, TLS handshake, each line); "
+        "each probe as a whole gets three times as long.",
+    ),
+]
+Concurrency = Annotated[
+    int, typer.Option("--concurrency", min=1, metavar="N", help="Probes running at once.")
+]
+DnsServer = Annotated[
+    str | None,
+    typer.Option(
+        "--dns-server",
+        metavar="HOST[:PORT]",
+        help="Resolve every name through this DNS server instead of the system's.",
+    ),
+]
+CaFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-file",
+        metavar="PEM",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="Extra trusted certificates (a PEM file) for checking servers.",
+    ),
+]
+Login = Annotated[
+    bool,
+    typer.Option(
+        "--login",
+        help="Log in to POP3 servers over verified TLS and count the mail "
+        "left there. Asks for each password (or see --password-env).",
+    ),
+]
+PasswordEnv = Annotated[
+    str | None,
+    typer.Option(
+        "--password-env",
+        metavar="VAR",
+        help="With --login: take the password from this environment variable.",
+    ),
+]
+InsecureLogin = Annotated[
+    bool,
+    typer.Option(
+        "--insecure-login",
+        help="With --login: log in even where the certificate "
+        "failed verification. Never over plaintext.",
+    ),
+]
+FormatOption = Annotated[
+    Format, typer.Option("--format", help="Report format.", case_sensitive=False)
+]
+Output = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        dir_okay=False,
+        help="Write the report to FILE instead of standard output.",
+    ),
+]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress messages on standard error.")
+]
 
 
 @app.command()
@@ -76,43 +157,43 @@ def scan(
     offline: Annotated[
         bool, typer.Option("--offline", help="Send nothing over the network: no probes, no DNS.")
     ] = False,
-    fmt: Annotated[
-        Format, typer.Option("--format", help="Report format.", case_sensitive=False)
-    ] = Format.TABLE,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write the report to FILE instead of standard output.",
-            metavar="FILE",
-            dir_okay=False,
-        ),
-    ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress messages on standard error.")
-    ] = False,
+    fmt: FormatOption = Format.TABLE,
+    output: Output = None,
+    timeout: Timeout = 10.0,
+    concurrency: Concurrency = 32,
+    dns: DnsServer = None,
+    ca_file: CaFile = None,
+    login: Login = False,
+    password_env: PasswordEnv = None,
+    insecure_login: InsecureLogin = False,
+    quiet: Quiet = False,
 ) -> None:
     """List every mail account of every user, classified POP3 or IMAP, with where its mail lives.
 
     Read-only: nothing on the audited machine is changed, and passwords are never read.
     """
     progress = None if quiet else _progress
-    options = AuditOptions(root=root, offline=offline, reg_files=tuple(reg_files or ()))
     try:
+        probe = ProbeOptions(
+            timeout=timeout,
+            concurrency=concurrency,
+            ca_file=ca_file,
+            dns_server=dns_server(dns) if dns else None,
+            insecure_login=insecure_login,
+        )
+        password_for = _password_source(password_env) if login else None
+        options = AuditOptions(
+            root=root,
+            offline=offline,
+            reg_files=tuple(reg_files or ()),
+            probe=probe,
+            password_for=password_for,
+        )
         report = run_audit(options, progress)
     except UsageError as exc:
         typer.echo(f"mailaudit: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    text = render(report, fmt)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            typer.echo(f"mailaudit: cannot write {output}: {exc.strerror or exc}", err=True)
-            raise typer.Exit(EXIT_USAGE) from None
+    _write(render(report, fmt), output)
     if not quiet and (output is not None or fmt is not Format.TABLE):  # the table ends with it
         summary = report.summary
         typer.echo(
@@ -122,6 +203,100 @@ def scan(
             err=True,
         )
     raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def probe(
+    servers: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="HOST[:PORT]...",
+            help="Servers to check. Without a port: 993, 143, 995 and 110.",
+        ),
+    ],
+    protocol: Annotated[
+        str,
+        typer.Option(
+            "--protocol",
+            metavar="auto|imap|pop3",
+            help="Expect this protocol; auto tells it from the greeting.",
+        ),
+    ] = "auto",
+    security: Annotated[
+        str,
+        typer.Option(
+            "--security",
+            metavar="auto|tls|starttls|none",
+            help="tls: TLS from the first byte; starttls: upgrade a plain "
+            "connection; none: do not upgrade; auto: by the port.",
+        ),
+    ] = "auto",
+    fmt: FormatOption = Format.TABLE,
+    output: Output = None,
+    timeout: Timeout = 10.0,
+    concurrency: Concurrency = 32,
+    dns: DnsServer = None,
+    ca_file: CaFile = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="With --login: the POP3 user name.")
+    ] = None,
+    login: Login = False,
+    password_env: PasswordEnv = None,
+    insecure_login: InsecureLogin = False,
+    quiet: Quiet = False,
+) -> None:
+    """Check mail servers: IMAP or POP3, TLS or STARTTLS, the certificate, the capabilities."""
+    try:
+        targets = [t for server in servers for t in probe_targets(server, protocol, security)]
+        credentials = {}
+        if login:
+            if not user:
+                raise UsageError("--login needs --user")
+            password = _password_source(password_env)(None)
+            if password:
+                credentials = {
+                    t: Credentials(user, password) for t in targets if t.protocol in (None, "pop3")
+                }
+        options = ProbeOptions(
+            timeout=timeout,
+            concurrency=concurrency,
+            ca_file=ca_file,
+            dns_server=dns_server(dns) if dns else None,
+            insecure_login=insecure_login,
+            credentials=credentials,
+        )
+    except UsageError as exc:
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    results = run_probes(targets, options, None if quiet else _progress)
+    _write(probe_report.render([results[t] for t in dict.fromkeys(targets)], fmt), output)
+    raise typer.Exit(EXIT_OK)
+
+
+def _password_source(variable: str | None) -> PasswordFor:
+    """--login's passwords: from the named environment variable, else asked at a prompt."""
+
+    def password_for(account: Account | None) -> str | None:
+        if variable is not None:
+            value = os.environ.get(variable)
+            if not value:
+                raise UsageError(f"--password-env {variable}: the variable is not set")
+            return value
+        where = f" for {account.incoming.username} at {account.incoming.host}" if account else ""
+        return getpass.getpass(f"Password{where} (empty to skip): ") or None
+
+    return password_for
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"mailaudit: cannot write {output}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def _progress(message: str) -> None:

@@ -79,6 +79,96 @@ class Finding:
     detail: str
 
 
+class ProbeStatus(str, Enum):
+    COMPLETED = "completed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class ProbeError(str, Enum):
+    """Why a probe ended in error. BUG is mailaudit's own fault, never the server's."""
+
+    DNS = "dns"
+    REFUSED = "refused"
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    PROTOCOL = "protocol"
+    CLOSED = "closed"
+    TOO_LARGE = "too-large"
+    LOGIN = "login"
+    BUG = "bug"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One endpoint to probe. Equal targets are probed once per run."""
+
+    host: str
+    port: int
+    protocol: str | None  # "imap", "pop3", or None: tell from the greeting
+    implicit_tls: bool  # TLS from the first byte; else start in plaintext, upgrade if offered
+    try_starttls: bool = True  # False for --security none: look, do not upgrade
+    guess_tls: bool = False  # implicit TLS is a guess (odd port): on a failed handshake, plaintext
+
+
+@dataclass(frozen=True)
+class Certificate:
+    subject: str
+    issuer: str
+    names: tuple[str, ...]  # subjectAltName DNS entries
+    not_after: str  # ISO-8601 UTC
+    days_left: int
+    self_signed: bool
+
+
+@dataclass(frozen=True)
+class TlsSession:
+    version: str | None
+    cipher: str | None
+    verified: bool
+    verify_error: str | None  # "expired", "name mismatch", "self-signed", "untrusted chain", ...
+    verify_detail: str | None  # the TLS library's own words
+    certificate: Certificate | None
+
+
+@dataclass(frozen=True)
+class MailboxCheck:
+    """What a POP3 login found on the server (opt-in, over verified TLS only)."""
+
+    messages: int
+    bytes: int
+    uidl_count: int | None
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    host: str
+    port: int
+    expected_protocol: str | None
+    implicit_tls: bool
+    status: ProbeStatus
+    error: ProbeError | None = None
+    message: str | None = None
+    purpose: str = "configured"  # or "imap-candidate": the POP host's own IMAP ports
+    protocol: str | None = None  # as the greeting says: "imap" or "pop3"
+    address: str | None = None  # the IP address that answered
+    greeting: str | None = None
+    capabilities_before_tls: tuple[str, ...] | None = None
+    capabilities_after_tls: tuple[str, ...] | None = None
+    starttls_offered: bool | None = None
+    starttls_enforced: bool | None = None  # plaintext login refused before the upgrade
+    sasl: tuple[str, ...] = ()
+    idle: bool | None = None
+    imap4rev2: bool | None = None
+    uidl: bool | None = None
+    top: bool | None = None
+    product: str | None = None
+    tls: TlsSession | None = None
+    mailbox: MailboxCheck | None = None
+    elapsed_ms: int = 0
+
+
 @dataclass(frozen=True)
 class Account:
     client: Client
@@ -97,7 +187,7 @@ class Account:
     leave_on_server_detail: str | None = None  # POP: the client's setting in words, raw value kept
     local_store: LocalStore | None = None
     classification: Classification | None = None  # set by classify()
-    probes: tuple[Any, ...] = ()  # filled by the probe stage
+    probes: tuple[ProbeResult, ...] = ()  # filled by the probe stage
     findings: tuple[Finding, ...] = ()
     recommendation: dict[str, Any] | None = None
 

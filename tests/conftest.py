@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -112,6 +114,50 @@ def pop_and_imap() -> dict[str, object]:
         "mail.server.server3.type": "none",
         "mail.server.server3.hostname": "Local Folders",
     }
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Real Dovecot and dnsmasq on loopback, started once for the whole run."""
+    import labservers
+
+    missing = labservers.missing_tools()
+    if missing:
+        message = f"needs {missing}: apt-get install dovecot-imapd dovecot-pop3d dnsmasq-base"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    # Not under pytest's private tmp: Dovecot's mail processes run as nobody and must reach
+    # the users' homes; and a short path keeps Dovecot's socket names under their limit.
+    folder = Path(tempfile.mkdtemp(prefix="mailaudit-lab-"))
+    folder.chmod(0o755)
+    certs = labservers.make_certs(folder / "certs")
+    servers: dict[str, object] = {}
+    started: list = []
+    try:
+        for name, cert, listen, protocols in (
+            ("good", "good", "127.0.0.1", "imap pop3"),
+            ("strict", "good", "127.0.0.2", "imap pop3"),  # remote-like: LOGINDISABLED
+            ("wrongname", "wrongname", "127.0.0.1", "imap pop3"),
+            ("expired", "expired", "127.0.0.1", "imap pop3"),
+            ("selfsigned", "selfsigned", "127.0.0.1", "imap pop3"),
+            ("poponly", "good", "127.0.0.1", "pop3"),
+        ):
+            server = labservers.Dovecot(folder / name, certs, cert, protocols, listen).start()
+            started.append(server)
+            servers[name] = server
+        dns = labservers.Dnsmasq(folder / "dns", [
+            "host-record=mail.example.test,127.0.0.1,::1",
+            "host-record=strict.example.test,127.0.0.2",
+            "host-record=pop.poponly.test,127.0.0.1",
+        ]).start()  # fmt: skip
+        started.append(dns)
+        servers["dns"] = dns
+        servers["certs"] = certs
+        yield servers
+    finally:
+        labservers.stop_all(started)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

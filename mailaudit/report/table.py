@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from mailaudit.model import Account, MachineReport, Protocol
+from mailaudit.model import Account, MachineReport, ProbeResult, ProbeStatus, Protocol
 from mailaudit.units import human_bytes
 
 HEADERS = (
@@ -39,6 +39,8 @@ def render(report: MachineReport) -> str:
     ]
     if conflicts:
         lines += ["", "Conflicts between declared type, port and security:", *conflicts]
+
+    lines += _probes(report)
 
     if report.skipped:
         lines += ["", f"Skipped ({len(report.skipped)}):"]
@@ -97,3 +99,53 @@ def _store(account: Account) -> str:
     if not store.exists:
         return "missing"
     return human_bytes(store.bytes)
+
+
+def _probes(report: MachineReport) -> list[str]:
+    probed = [(a, p) for a in report.accounts for p in a.probes]
+    if not probed:
+        return []
+    if all(p.status is ProbeStatus.SKIPPED for _, p in probed):
+        reasons = sorted({p.message or "" for _, p in probed})
+        return ["", f"Servers: {len(probed)} probe(s) skipped ({'; '.join(reasons)})."]
+    lines = ["", "Servers:"]
+    for account, result in probed:
+        purpose = "" if result.purpose == "configured" else " (IMAP on the same host)"
+        lines.append(
+            f"- {account.user} / {account.name}: {result.host}:{result.port}{purpose}: "
+            f"{probe_summary(result)}"
+        )
+    return lines
+
+
+def probe_summary(result: ProbeResult) -> str:
+    """One probe in a line: what answered, how securely, what it offers."""
+    if result.status is ProbeStatus.SKIPPED:
+        return f"skipped ({result.message})"
+    if result.status is ProbeStatus.ERROR and result.protocol is None:
+        return f"{result.error.value if result.error else 'error'}: {result.message}"
+    parts = [(result.protocol or "?").upper()]
+    if result.tls is not None:
+        tls = result.tls
+        cert = "certificate valid" if tls.verified else f"certificate {tls.verify_error}"
+        if tls.certificate is not None:
+            cert += f", {tls.certificate.days_left} days left"
+        parts.append(f"{'TLS' if result.implicit_tls else 'STARTTLS'} {tls.version or ''}".strip())
+        parts.append(cert)
+    else:
+        parts.append("no TLS")
+    if not result.implicit_tls:
+        if result.starttls_offered:
+            parts.append("STARTTLS required" if result.starttls_enforced else "STARTTLS optional")
+        else:
+            parts.append("plaintext only")
+    if result.sasl:
+        parts.append("auth " + " ".join(result.sasl))
+    if result.mailbox is not None:
+        parts.append(
+            f"{result.mailbox.messages} message(s) left on the server, "
+            f"{human_bytes(result.mailbox.bytes)}"
+        )
+    if result.message:
+        parts.append(result.message)
+    return ", ".join(parts)

@@ -1,0 +1,166 @@
+"""A connection that reads bounded lines under timeouts, and can switch to TLS mid-stream.
+
+asyncio's own streams cannot be upgraded to TLS before Python 3.11 and buffer without a byte
+budget, so this is a small asyncio.Protocol: every line has a length limit and a time limit
+(for the whole line, so a server sending one byte a second cannot hold it open), and the
+whole connection has a budget of received bytes, past which it is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+from mailaudit.model import ProbeError
+
+
+class WireError(Exception):
+    """A connection-level failure, with the reason it will be reported under."""
+
+    def __init__(self, reason: ProbeError, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class Wire(asyncio.Protocol):
+    def __init__(self, line_limit: int, byte_budget: int) -> None:
+        self.line_limit = line_limit
+        self.byte_budget = byte_budget
+        self.buffer = bytearray()
+        self.received = 0
+        self.closed = False
+        self.over_budget = False
+        self.transport: asyncio.Transport | None = None
+        self._data = asyncio.Event()
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.received += len(data)
+        if self.received > self.byte_budget:
+            self.over_budget = True
+            if self.transport is not None:
+                self.transport.abort()
+        else:
+            self.buffer += data
+        self._data.set()
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        self._data.set()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._data.set()
+
+    # used by the dialogues
+    async def read_line(self, timeout: float) -> str:
+        """One line, without its line end. Decoded as UTF-8 with replacement: greetings and
+        capabilities are ASCII by the RFCs, anything else is shown, not trusted."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            end = self.buffer.find(b"\n")
+            if 0 <= end < self.line_limit:
+                line = bytes(self.buffer[: end + 1])
+                del self.buffer[: end + 1]
+                return line.rstrip(b"\r\n").decode("utf-8", "replace")
+            if end >= self.line_limit or len(self.buffer) >= self.line_limit:
+                self.abort()
+                raise WireError(ProbeError.TOO_LARGE, f"a line longer than {self.line_limit} bytes")
+            if self.over_budget:
+                raise WireError(
+                    ProbeError.TOO_LARGE, f"the server sent more than {self.byte_budget} bytes"
+                )
+            if self.closed:
+                raise WireError(ProbeError.CLOSED, "the server closed the connection")
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                self.abort()
+                raise WireError(ProbeError.TIMEOUT, f"no complete line within {timeout:g} s")
+            self._data.clear()
+            try:
+                await asyncio.wait_for(self._data.wait(), remaining)
+            except asyncio.TimeoutError:
+                continue  # the loop reports the timeout
+
+    def send(self, line: str) -> None:
+        if self.transport is None or self.transport.is_closing():
+            raise WireError(ProbeError.CLOSED, "the server closed the connection")
+        self.transport.write(line.encode("ascii") + b"\r\n")
+
+    async def start_tls(self, context: ssl.SSLContext, server_name: str, timeout: float) -> None:
+        """Upgrade this connection in place (STARTTLS / STLS)."""
+        if self.buffer:
+            # RFC 3207 §6 / CVE-2011-0411: bytes sent before the handshake must not be read
+            # as if they had come through TLS.
+            self.abort()
+            raise WireError(ProbeError.PROTOCOL, "the server sent data before the TLS handshake")
+        assert self.transport is not None
+        loop = asyncio.get_running_loop()
+        upgraded = await asyncio.wait_for(
+            loop.start_tls(
+                self.transport,
+                self,
+                context,
+                server_hostname=server_name,
+                ssl_handshake_timeout=timeout,
+            ),
+            timeout + 1,
+        )
+        if upgraded is None:
+            raise WireError(ProbeError.CLOSED, "the connection closed during the TLS handshake")
+        self.transport = upgraded
+
+    def ssl_object(self) -> ssl.SSLObject | None:
+        if self.transport is None:
+            return None
+        found = self.transport.get_extra_info("ssl_object")
+        return found if isinstance(found, ssl.SSLObject) else None
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+
+class Channel:
+    """A Wire plus what a dialogue needs to know about it: timeouts, the name to verify the
+    certificate against, the TLS context in use, and whether that context verifies."""
+
+    def __init__(
+        self,
+        wire: Wire,
+        timeout: float,
+        server_name: str,
+        context: ssl.SSLContext,
+        verifying: bool,
+        try_starttls: bool,
+    ) -> None:
+        self.wire = wire
+        self.timeout = timeout
+        self.server_name = server_name
+        self.context = context
+        self.verifying = verifying
+        self.try_starttls = try_starttls
+
+    @property
+    def encrypted(self) -> bool:
+        return self.wire.ssl_object() is not None
+
+    async def line(self) -> str:
+        return await self.wire.read_line(self.timeout)
+
+    def send(self, text: str) -> None:
+        self.wire.send(text)
+
+    async def upgrade(self) -> None:
+        await self.wire.start_tls(self.context, self.server_name, self.timeout)
