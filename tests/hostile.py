@@ -98,6 +98,22 @@ async def odd_capabilities(reader: asyncio.StreamReader, writer: asyncio.StreamW
         await writer.drain()
 
 
+async def pop3_without_capa(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """An old POP3 server: RFC 1939 only, no CAPA (RFC 2449) and no STLS."""
+    writer.write(b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n")
+    while line := await reader.readline():
+        writer.write(
+            b"+OK bye\r\n" if line.upper().startswith(b"QUIT") else b"-ERR unknown command\r\n"
+        )
+        await writer.drain()
+
+
+async def imap_bye(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"* BYE Too many connections from your address\r\n")
+    await writer.drain()
+    writer.close()
+
+
 @contextmanager
 def serving(handlers: dict[str, Handler]) -> Iterator[dict[str, int]]:
     """Run each handler as a server; yields name -> port."""

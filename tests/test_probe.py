@@ -224,6 +224,23 @@ def test_odd_capability_formatting(lab):
     assert result.starttls_offered is False
 
 
+def test_pop3_server_without_capa_and_an_imap_server_saying_bye(lab):
+    handlers = {"old": hostile.pop3_without_capa, "bye": hostile.imap_bye}
+    with hostile.serving(handlers) as ports:
+        old_target = Target("127.0.0.1", ports["old"], None, False)
+        bye_target = Target("127.0.0.1", ports["bye"], None, False)
+        results = run_probes([old_target, bye_target], options(lab))
+    old, bye = results[old_target], results[bye_target]
+    assert (old.status, old.protocol, old.capabilities_before_tls) == (
+        ProbeStatus.COMPLETED,
+        "pop3",
+        None,
+    )
+    assert (old.starttls_offered, old.starttls_enforced) == (False, None)  # STLS tried and refused
+    assert (bye.status, bye.error) == (ProbeStatus.ERROR, ProbeError.PROTOCOL)
+    assert "Too many connections" in bye.message
+
+
 # ---------------------------------------------------------------- the command line
 
 
