@@ -7,16 +7,27 @@ Nothing here prints; progress goes to the callback the caller passes.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mailaudit import __version__
+from mailaudit import __version__, discover
 from mailaudit.classify import classify
+from mailaudit.discover import Findings, Question, providers
 from mailaudit.machine import MachineFiles, describe_machine
-from mailaudit.model import Account, Machine, MachineReport, Protocol, Security, Skipped, Target
-from mailaudit.probe import ProbeOptions, run_probes, skipped
+from mailaudit.model import (
+    Account,
+    Machine,
+    MachineReport,
+    ProbeResult,
+    Protocol,
+    Security,
+    Skipped,
+    Target,
+)
+from mailaudit.probe import ProbeOptions, probe_all, skipped
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.sources import SOURCES, Found, outlook
 
@@ -33,6 +44,7 @@ class AuditOptions:
     reg_files: tuple[Path, ...] = ()  # regedit exports to read Outlook accounts from
     probe: ProbeOptions = field(default_factory=ProbeOptions)
     password_for: PasswordFor | None = None  # --login: count the mail left on POP3 servers
+    provider_overrides: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 def run_audit(options: AuditOptions, progress: Progress | None = None) -> MachineReport:
@@ -78,9 +90,8 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
     )
 
 
-def account_targets(account: Account) -> list[tuple[Target, str]]:
-    """What to probe for an account, and why: its configured server; for POP3 also the same
-    host's IMAP ports, the first place a provider's IMAP service is found."""
+def account_targets(account: Account) -> list[Target]:
+    """The account's configured server, when it is POP3 or IMAP and fully configured."""
     endpoint = account.incoming
     if (
         account.protocol not in (Protocol.POP3, Protocol.IMAP)
@@ -91,35 +102,70 @@ def account_targets(account: Account) -> list[tuple[Target, str]]:
     implicit = endpoint.security is Security.TLS or (
         endpoint.security is Security.UNKNOWN and endpoint.port in IMPLICIT_TLS_PORTS
     )
-    found = [(Target(endpoint.host, endpoint.port, account.protocol.value, implicit), "configured")]
-    if account.protocol is Protocol.POP3:
-        found += [
-            (Target(endpoint.host, 993, "imap", True), "imap-candidate"),
-            (Target(endpoint.host, 143, "imap", False), "imap-candidate"),
-        ]
-    return found
+    return [Target(endpoint.host, endpoint.port, account.protocol.value, implicit)]
+
+
+def question(account: Account) -> Question | None:
+    """What discovery asks for a POP3 account: its address's domain and its server."""
+    if account.protocol is not Protocol.POP3:
+        return None
+    address = account.email
+    domain = address.rsplit("@", 1)[1].lower() if address and "@" in address else None
+    return Question(domain, account.incoming.host, address)
 
 
 def probe_accounts(accounts: list[Account], options: AuditOptions, tell: Progress) -> list[Account]:
-    """Each account with its probe results; with --offline each probe is listed as skipped."""
-    wanted = {index: account_targets(account) for index, account in enumerate(accounts)}
-    targets = [target for pairs in wanted.values() for target, _ in pairs]
-    if not targets:
-        return accounts
+    """Each account with its probes, and each POP3 account with where its provider offers
+    IMAP. With --offline nothing is sent: probes are listed as skipped and discovery answers
+    from provider knowledge alone."""
+    known = providers.load(options.provider_overrides)
+    configured = {i: account_targets(a) for i, a in enumerate(accounts)}
+    questions = {i: q for i, a in enumerate(accounts) if (q := question(a)) is not None}
     if options.offline:
-        results = {t: skipped(t, "not probed: --offline") for t in targets}
+        findings: dict[str, Findings] = {}
+        probes = None
     else:
-        probe_options = replace(options.probe, credentials=_credentials(accounts, wanted, options))
-        tell(f"probing {len(set(targets))} server endpoint(s)")
-        results = run_probes(targets, probe_options, tell)
-    return [
-        replace(account, probes=tuple(replace(results[t], purpose=p) for t, p in wanted[index]))
-        for index, account in enumerate(accounts)
-    ]
+        findings, probes = asyncio.run(
+            _network(accounts, configured, questions, known, options, tell)
+        )
+    finished = []
+    for index, account in enumerate(accounts):
+        own = tuple(
+            probes[t] if probes is not None else skipped(t, "not probed: --offline")
+            for t in configured[index]
+        )
+        discovery = None
+        if index in questions:
+            asked = questions[index]
+            found = findings.get(asked.domain or "")
+            listed, provider = discover.candidates(asked, found, known)
+            discovery = discover.conclude(asked, found, listed, provider, probes)
+        finished.append(replace(account, probes=own, discovery=discovery))
+    return finished
+
+
+async def _network(
+    accounts: list[Account],
+    configured: dict[int, list[Target]],
+    questions: dict[int, Question],
+    known: list[providers.Provider],
+    options: AuditOptions,
+    tell: Progress,
+) -> tuple[dict[str, Findings], dict[Target, ProbeResult]]:
+    if questions:
+        tell(f"looking up {len({q.domain for q in questions.values() if q.domain})} mail domain(s)")
+    findings = await discover.investigate(list(questions.values()), options.probe)
+    targets = [t for pairs in configured.values() for t in pairs]
+    for asked in questions.values():
+        listed, _ = discover.candidates(asked, findings.get(asked.domain or ""), known)
+        targets += [discover.target_of(c) for c in listed]
+    probe_options = replace(options.probe, credentials=_credentials(accounts, configured, options))
+    tell(f"probing {len(set(targets))} server endpoint(s)")
+    return findings, await probe_all(targets, probe_options, tell)
 
 
 def _credentials(
-    accounts: list[Account], wanted: dict[int, list[tuple[Target, str]]], options: AuditOptions
+    accounts: list[Account], configured: dict[int, list[Target]], options: AuditOptions
 ) -> dict[Target, Credentials]:
     if options.password_for is None:
         return {}
@@ -127,8 +173,9 @@ def _credentials(
     for index, account in enumerate(accounts):
         if account.protocol is not Protocol.POP3 or not account.incoming.username:
             continue
+        if not configured[index]:
+            continue
         password = options.password_for(account)
         if password:
-            configured = wanted[index][0][0]
-            found[configured] = Credentials(account.incoming.username, password)
+            found[configured[index][0]] = Credentials(account.incoming.username, password)
     return found

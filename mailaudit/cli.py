@@ -10,14 +10,14 @@ from typing import Annotated
 
 import typer
 
-from mailaudit import __version__
+from mailaudit import __version__, discover
 from mailaudit.audit import AuditOptions, PasswordFor, run_audit
 from mailaudit.errors import UsageError
 from mailaudit.model import Account
 from mailaudit.probe import ProbeOptions, run_probes
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.probe.targets import dns_server, probe_targets
-from mailaudit.report import Format, probe_report, render
+from mailaudit.report import Format, lookup_report, probe_report, render
 
 app = typer.Typer(
     help="Audit the mail accounts of a PC: which clients, POP or IMAP, where the mail lives.",
@@ -270,6 +270,39 @@ def probe(
         raise typer.Exit(EXIT_USAGE) from None
     results = run_probes(targets, options, None if quiet else _progress)
     _write(probe_report.render([results[t] for t in dict.fromkeys(targets)], fmt), output)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def lookup(
+    entries: Annotated[
+        list[str],
+        typer.Argument(metavar="DOMAIN-OR-ADDRESS...", help="Mail domains or addresses."),
+    ],
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Answer from provider data only: no DNS, no probes.")
+    ] = False,
+    fmt: FormatOption = Format.TABLE,
+    output: Output = None,
+    timeout: Timeout = 10.0,
+    concurrency: Concurrency = 32,
+    dns: DnsServer = None,
+    ca_file: CaFile = None,
+    quiet: Quiet = False,
+) -> None:
+    """Does this provider offer IMAP, and where? MX, SRV, autoconfig, provider data, probes."""
+    try:
+        options = ProbeOptions(
+            timeout=timeout,
+            concurrency=concurrency,
+            ca_file=ca_file,
+            dns_server=dns_server(dns) if dns else None,
+        )
+    except UsageError as exc:
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    found = discover.lookup(entries, options, offline, progress=None if quiet else _progress)
+    _write(lookup_report.render(found, fmt), output)
     raise typer.Exit(EXIT_OK)
 
 

@@ -170,6 +170,61 @@ class ProbeResult:
 
 
 @dataclass(frozen=True)
+class DnsAnswer:
+    name: str
+    kind: str  # "MX", "SRV", "A", ...
+    status: str  # "ok", "nxdomain", "no-answer", "timeout", "servfail", "error", "skipped"
+    records: tuple[str, ...] = ()  # MX: "10 mx.example.test"; SRV: "0 1 993 imap.example.test"
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfigServer:
+    protocol: str  # "imap" or "pop3"
+    host: str
+    port: int
+    security: str  # "tls", "starttls", "none", "unknown"
+    authentication: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AutoconfigResult:
+    url: str
+    status: str  # "ok", "not-found", "error"
+    message: str | None = None
+    servers: tuple[ConfigServer, ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A place the provider may offer IMAP, where it was learned, and what a probe found."""
+
+    host: str
+    port: int
+    security: str  # "tls" (implicit) or "starttls"
+    origin: str  # "SRV _imaps._tcp.example.com", "autoconfig", "provider: GMX", "guess"
+    reachable: bool | None = None  # None: not probed (--offline)
+    certificate_valid: bool | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """Where this POP3 account's provider offers IMAP, found by every route there is."""
+
+    domain: str | None
+    imap: str  # "offered", "not offered", "not found", "known" (offline, from provider data)
+    provider: str | None = None
+    provider_auth: str | None = None  # "password", "app-password", "oauth2"
+    provider_note: str | None = None
+    recognised_by: str | None = None  # "address domain gmx.de", "MX mx00.gmx.net", ...
+    dns: tuple[DnsAnswer, ...] = ()
+    autoconfig: tuple[AutoconfigResult, ...] = ()
+    candidates: tuple[Candidate, ...] = ()
+    best: Candidate | None = None
+
+
+@dataclass(frozen=True)
 class Account:
     client: Client
     user: str  # the OS user whose profile holds the account
@@ -188,6 +243,7 @@ class Account:
     local_store: LocalStore | None = None
     classification: Classification | None = None  # set by classify()
     probes: tuple[ProbeResult, ...] = ()  # filled by the probe stage
+    discovery: Discovery | None = None  # POP3 accounts: where the provider offers IMAP
     findings: tuple[Finding, ...] = ()
     recommendation: dict[str, Any] | None = None
 

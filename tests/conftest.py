@@ -146,11 +146,29 @@ def lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
             server = labservers.Dovecot(folder / name, certs, cert, protocols, listen).start()
             started.append(server)
             servers[name] = server
+        good, poponly = servers["good"].ports, servers["poponly"].ports  # type: ignore[attr-defined]
         dns = labservers.Dnsmasq(folder / "dns", [
             "host-record=mail.example.test,127.0.0.1,::1",
             "host-record=strict.example.test,127.0.0.2",
+            # full.test: a provider with every RFC 6186 record, pointing at the good Dovecot
+            "mx-host=full.test,mail.example.test,10",
+            f"srv-host=_imaps._tcp.full.test,mail.example.test,{good['imaps']},0,1",
+            f"srv-host=_imap._tcp.full.test,mail.example.test,{good['imap']},10,1",
+            f"srv-host=_pop3s._tcp.full.test,mail.example.test,{good['pop3s']},0,1",
+            f"srv-host=_pop3._tcp.full.test,mail.example.test,{good['pop3']},10,1",
+            "srv-host=_submission._tcp.full.test,mail.example.test,587,0,1",
+            # poponly.test: IMAP declared "not offered" (target "."), POP3 only
             "host-record=pop.poponly.test,127.0.0.1",
-        ]).start()  # fmt: skip
+            "mx-host=poponly.test,pop.poponly.test,10",
+            "srv-host=_imaps._tcp.poponly.test",
+            "srv-host=_imap._tcp.poponly.test",
+            f"srv-host=_pop3s._tcp.poponly.test,pop.poponly.test,{poponly['pop3s']},0,1",
+            # mxonly.test: an MX and nothing else; nomail.test: nothing at all (NXDOMAIN)
+            "mx-host=mxonly.test,mx.mxonly.test,10",
+            # autoconfig hosts, served by tests/webserver.py on 127.0.0.2
+            *[f"host-record=autoconfig.{d}.test,127.0.0.2" for d in WEB_DOMAINS],
+        ], zones=("example.test", "full.test", "poponly.test", "mxonly.test", "nomail.test",
+                  *[f"{d}.test" for d in WEB_DOMAINS])).start()  # fmt: skip
         started.append(dns)
         servers["dns"] = dns
         servers["certs"] = certs
@@ -158,6 +176,27 @@ def lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
     finally:
         labservers.stop_all(started)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+WEB_DOMAINS = ("ac", "redirect", "loop", "huge", "bomb", "notxml")
+
+
+@pytest.fixture(scope="session")
+def web(lab):  # type: ignore[no-untyped-def]
+    """The autoconfig web server on 127.0.0.2:443 and :80 (root only)."""
+    import labservers
+
+    from . import webserver
+
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("the autoconfig server needs root for ports 443 and 80")
+        pytest.skip("the autoconfig server needs root for ports 443 and 80")
+    cert, key = labservers.make_leaf(
+        lab["certs"], "web", [f"autoconfig.{d}.test" for d in WEB_DOMAINS]
+    )
+    with webserver.serving(cert, key, lab["good"].ports["imaps"]):
+        yield
 
 
 @pytest.fixture

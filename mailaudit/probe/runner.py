@@ -57,7 +57,14 @@ def run_probes(
     targets: list[Target], options: ProbeOptions, progress: Progress | None = None
 ) -> dict[Target, ProbeResult]:
     """Probe every distinct target; a result for each."""
-    return asyncio.run(_Run(options, progress).all(targets))
+    return asyncio.run(probe_all(targets, options, progress))
+
+
+async def probe_all(
+    targets: list[Target], options: ProbeOptions, progress: Progress | None = None
+) -> dict[Target, ProbeResult]:
+    """run_probes, inside an event loop that is already running."""
+    return await _Run(options, progress).all(targets)
 
 
 def skipped(target: Target, why: str) -> ProbeResult:

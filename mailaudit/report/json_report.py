@@ -51,5 +51,6 @@ def _account(account: Account) -> dict[str, Any]:
         "origin": account.origin,
         "probes": fields["probes"],
         "findings": fields["findings"],
+        "discovery": fields["discovery"],
         "recommendation": account.recommendation,
     }

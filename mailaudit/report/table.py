@@ -41,6 +41,7 @@ def render(report: MachineReport) -> str:
         lines += ["", "Conflicts between declared type, port and security:", *conflicts]
 
     lines += _probes(report)
+    lines += _imap_for_pop(report)
 
     if report.skipped:
         lines += ["", f"Skipped ({len(report.skipped)}):"]
@@ -149,3 +150,30 @@ def probe_summary(result: ProbeResult) -> str:
     if result.message:
         parts.append(result.message)
     return ", ".join(parts)
+
+
+DISCOVERY_WORDS = {
+    "offered": "IMAP answers at {where}, found by {origin}",
+    "known": "IMAP at {where} by {origin} (not probed)",
+    "not offered": "the provider declines IMAP (SRV record)",
+    "not found": "no IMAP service found",
+    "unknown": "not looked up (--offline) and no provider data",
+}
+
+
+def _imap_for_pop(report: MachineReport) -> list[str]:
+    found = [(a, a.discovery) for a in report.accounts if a.discovery is not None]
+    if not found:
+        return []
+    lines = ["", "IMAP for the POP3 accounts:"]
+    for account, discovery in found:
+        best = discovery.best
+        where = f"{best.host}:{best.port} ({best.security})" if best else ""
+        origin = best.origin.replace("provider: ", "provider data for ") if best else ""
+        text = DISCOVERY_WORDS.get(discovery.imap, discovery.imap).format(
+            where=where, origin=origin
+        )
+        if discovery.provider:
+            text += f"; sign-in: {discovery.provider_auth}"
+        lines.append(f"- {account.user} / {account.name}: {text}")
+    return lines

@@ -1,0 +1,77 @@
+"""The report of `mailaudit lookup`: per domain, what DNS, autoconfig and provider knowledge
+say, and which IMAP candidates answered."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from tabulate import tabulate
+
+from mailaudit import __version__
+from mailaudit.model import Discovery
+from mailaudit.report import Format, assert_never
+
+VERDICTS = {
+    "offered": "IMAP offered",
+    "not offered": "IMAP not offered (the domain's SRV record says so)",
+    "not found": "no IMAP service found",
+    "known": "IMAP known from provider data (not probed: --offline)",
+    "unknown": "unknown (not probed: --offline)",
+}
+
+
+def render(found: list[Discovery], fmt: Format) -> str:
+    if fmt is Format.JSON:
+        document = {
+            "schema_version": 1,
+            "tool": {"name": "mailaudit", "version": __version__},
+            "lookups": [asdict(d) for d in found],
+        }
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if fmt is Format.TABLE:
+        return "\n".join(_block(d) for d in found)
+    return assert_never(fmt)
+
+
+def _block(found: Discovery) -> str:
+    lines = [f"{found.domain}: {VERDICTS.get(found.imap, found.imap)}"]
+    if found.best is not None:
+        best = found.best
+        lines.append(f"  use: {best.host}:{best.port} ({best.security}), from {best.origin}")
+    if found.provider:
+        lines.append(
+            f"  provider: {found.provider} ({found.recognised_by}); sign-in: {found.provider_auth}"
+        )
+        if found.provider_note:
+            lines.append(f"    {found.provider_note}")
+    for answer in found.dns:
+        shown = ", ".join(answer.records) if answer.records else answer.status
+        lines.append(f"  {answer.kind:4} {answer.name}: {shown}")
+    for result in found.autoconfig:
+        if result.status == "ok":
+            servers = ", ".join(
+                f"{s.protocol} {s.host}:{s.port} ({s.security})" for s in result.servers
+            )
+            lines.append(f"  autoconfig {result.url}: {servers}")
+        else:
+            lines.append(f"  autoconfig {result.url}: {result.status} ({result.message})")
+    if found.candidates:
+        rows = [
+            (
+                f"{c.host}:{c.port}",
+                c.security,
+                c.origin,
+                "not probed" if c.reachable is None else ("answers" if c.reachable else "no"),
+                ""
+                if c.certificate_valid is None
+                else ("valid" if c.certificate_valid else "INVALID"),
+                c.message or "",
+            )
+            for c in found.candidates
+        ]
+        table = tabulate(
+            rows, headers=("Candidate", "Security", "From", "IMAP", "Certificate", "Note")
+        )
+        lines += ["", *("  " + line for line in table.splitlines())]
+    return "\n".join(lines) + "\n"
