@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mailaudit import __version__, discover
+from mailaudit.advise import Policy, advise
 from mailaudit.classify import classify
 from mailaudit.discover import Findings, Question, providers
 from mailaudit.machine import MachineFiles, describe_machine
@@ -45,6 +46,7 @@ class AuditOptions:
     probe: ProbeOptions = field(default_factory=ProbeOptions)
     password_for: PasswordFor | None = None  # --login: count the mail left on POP3 servers
     provider_overrides: dict[str, dict[str, object]] = field(default_factory=dict)
+    policy: Policy = field(default_factory=Policy)
 
 
 def run_audit(options: AuditOptions, progress: Progress | None = None) -> MachineReport:
@@ -77,7 +79,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
 
     classified = probe_accounts([classify(account) for account in accounts], options, tell)
 
-    return MachineReport(
+    report = MachineReport(
         tool_version=__version__,
         machine=Machine(
             hostname=hostname,
@@ -88,6 +90,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
         accounts=tuple(classified),
         skipped=tuple(skipped),
     )
+    return advise(report, providers.load(options.provider_overrides), options.policy)
 
 
 def account_targets(account: Account) -> list[Target]:

@@ -6,18 +6,20 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
-from mailaudit import __version__, discover
+from mailaudit import __version__, discover, policy
+from mailaudit.advise import at_least, highest
 from mailaudit.audit import AuditOptions, PasswordFor, run_audit
 from mailaudit.errors import UsageError
-from mailaudit.model import Account
+from mailaudit.model import Account, Severity
 from mailaudit.probe import ProbeOptions, run_probes
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.probe.targets import dns_server, probe_targets
-from mailaudit.report import Format, lookup_report, probe_report, render
+from mailaudit.redact import redact
+from mailaudit.report import Format, ResultsFormat, lookup_report, probe_report, render
 
 app = typer.Typer(
     help="Audit the mail accounts of a PC: which clients, POP or IMAP, where the mail lives.",
@@ -51,17 +53,18 @@ def _main(
 
 # Options scan and probe share.
 Timeout = Annotated[
-    float,
+    float | None,
     typer.Option(
         "--timeout",
         min=0.1,
         metavar="SECONDS",
         help="Time limit for each network step (connect, TLS handshake, each line); "
-        "each probe as a whole gets three times as long.",
+        "each probe as a whole gets three times as long. Default 10.",
     ),
 ]
 Concurrency = Annotated[
-    int, typer.Option("--concurrency", min=1, metavar="N", help="Probes running at once.")
+    int | None,
+    typer.Option("--concurrency", min=1, metavar="N", help="Probes running at once. Default 32."),
 ]
 DnsServer = Annotated[
     str | None,
@@ -108,6 +111,9 @@ InsecureLogin = Annotated[
 ]
 FormatOption = Annotated[
     Format, typer.Option("--format", help="Report format.", case_sensitive=False)
+]
+ResultsFormatOption = Annotated[
+    ResultsFormat, typer.Option("--format", help="Report format.", case_sensitive=False)
 ]
 Output = Annotated[
     Path | None,
@@ -159,13 +165,43 @@ def scan(
     ] = False,
     fmt: FormatOption = Format.TABLE,
     output: Output = None,
-    timeout: Timeout = 10.0,
-    concurrency: Concurrency = 32,
+    timeout: Timeout = None,
+    concurrency: Concurrency = None,
     dns: DnsServer = None,
     ca_file: CaFile = None,
     login: Login = False,
     password_env: PasswordEnv = None,
     insecure_login: InsecureLogin = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="Policy file (TOML): timeouts, DNS server, CA file, uplink speed, "
+            "severities, ignored rules and accounts, provider overrides.",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        Severity | None,
+        typer.Option(
+            "--fail-on",
+            metavar="SEVERITY",
+            case_sensitive=False,
+            help="Exit with 1 when a finding is at least this severe "
+            "(info, low, medium, high, critical).",
+        ),
+    ] = None,
+    redact_report: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Replace addresses, user names, login names, the "
+            "machine's name and the --root folder by tokens, to share the report.",
+        ),
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
     """List every mail account of every user, classified POP3 or IMAP, with where its mail lives.
@@ -174,11 +210,12 @@ def scan(
     """
     progress = None if quiet else _progress
     try:
+        settings = policy.load(config) if config else policy.Settings()
         probe = ProbeOptions(
-            timeout=timeout,
-            concurrency=concurrency,
-            ca_file=ca_file,
-            dns_server=dns_server(dns) if dns else None,
+            timeout=_first(timeout, settings.timeout, ProbeOptions.timeout),
+            concurrency=_first(concurrency, settings.concurrency, ProbeOptions.concurrency),
+            ca_file=ca_file or settings.ca_file,
+            dns_server=dns_server(dns) if dns else settings.dns_server,
             insecure_login=insecure_login,
         )
         password_for = _password_source(password_env) if login else None
@@ -188,12 +225,15 @@ def scan(
             reg_files=tuple(reg_files or ()),
             probe=probe,
             password_for=password_for,
+            provider_overrides=settings.providers,
+            policy=settings.policy,
         )
         report = run_audit(options, progress)
     except UsageError as exc:
         typer.echo(f"mailaudit: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    _write(render(report, fmt), output)
+    worst = highest(report)
+    _write(render(redact(report) if redact_report else report, fmt), output)
     if not quiet and (output is not None or fmt is not Format.TABLE):  # the table ends with it
         summary = report.summary
         typer.echo(
@@ -202,6 +242,13 @@ def scan(
             f"{len(report.skipped)} skipped" + (f"; report written to {output}" if output else ""),
             err=True,
         )
+    if fail_on is not None and worst is not None and at_least(worst, fail_on):
+        if not quiet:
+            typer.echo(
+                f"mailaudit: a finding is {worst.value}, at or above --fail-on {fail_on.value}",
+                err=True,
+            )
+        raise typer.Exit(EXIT_FINDINGS)
     raise typer.Exit(EXIT_OK)
 
 
@@ -231,10 +278,10 @@ def probe(
             "connection; none: do not upgrade; auto: by the port.",
         ),
     ] = "auto",
-    fmt: FormatOption = Format.TABLE,
+    fmt: ResultsFormatOption = ResultsFormat.TABLE,
     output: Output = None,
-    timeout: Timeout = 10.0,
-    concurrency: Concurrency = 32,
+    timeout: Timeout = None,
+    concurrency: Concurrency = None,
     dns: DnsServer = None,
     ca_file: CaFile = None,
     user: Annotated[
@@ -258,8 +305,8 @@ def probe(
                     t: Credentials(user, password) for t in targets if t.protocol in (None, "pop3")
                 }
         options = ProbeOptions(
-            timeout=timeout,
-            concurrency=concurrency,
+            timeout=_first(timeout, None, ProbeOptions.timeout),
+            concurrency=_first(concurrency, None, ProbeOptions.concurrency),
             ca_file=ca_file,
             dns_server=dns_server(dns) if dns else None,
             insecure_login=insecure_login,
@@ -282,10 +329,10 @@ def lookup(
     offline: Annotated[
         bool, typer.Option("--offline", help="Answer from provider data only: no DNS, no probes.")
     ] = False,
-    fmt: FormatOption = Format.TABLE,
+    fmt: ResultsFormatOption = ResultsFormat.TABLE,
     output: Output = None,
-    timeout: Timeout = 10.0,
-    concurrency: Concurrency = 32,
+    timeout: Timeout = None,
+    concurrency: Concurrency = None,
     dns: DnsServer = None,
     ca_file: CaFile = None,
     quiet: Quiet = False,
@@ -293,8 +340,8 @@ def lookup(
     """Does this provider offer IMAP, and where? MX, SRV, autoconfig, provider data, probes."""
     try:
         options = ProbeOptions(
-            timeout=timeout,
-            concurrency=concurrency,
+            timeout=_first(timeout, None, ProbeOptions.timeout),
+            concurrency=_first(concurrency, None, ProbeOptions.concurrency),
             ca_file=ca_file,
             dns_server=dns_server(dns) if dns else None,
         )
@@ -304,6 +351,14 @@ def lookup(
     found = discover.lookup(entries, options, offline, progress=None if quiet else _progress)
     _write(lookup_report.render(found, fmt), output)
     raise typer.Exit(EXIT_OK)
+
+
+_T = TypeVar("_T", int, float)
+
+
+def _first(given: _T | None, configured: _T | None, default: _T) -> _T:
+    """The command line's value, else the policy file's, else the default."""
+    return given if given is not None else configured if configured is not None else default
 
 
 def _password_source(variable: str | None) -> PasswordFor:

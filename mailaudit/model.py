@@ -285,6 +285,7 @@ class MachineReport:
     machine: Machine
     accounts: tuple[Account, ...]
     skipped: tuple[Skipped, ...] = ()
+    findings: tuple[Finding, ...] = ()  # about the machine, not one account (unreadable input)
     schema_version: int = field(default=1, init=False)
 
     @property

@@ -14,7 +14,7 @@ from mailaudit.model import ProbeError, ProbeStatus, Target
 from mailaudit.probe import ProbeOptions, run_probes
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.probe.targets import probe_targets, split_host_port
-from mailaudit.report import Format, probe_report
+from mailaudit.report import ResultsFormat, probe_report
 
 from . import hostile
 
@@ -141,7 +141,7 @@ def test_login_counts_mail_left_on_the_server(lab, mail_for_bob):
     result = probe(lab, target, credentials={target: Credentials("bob", "bob-secret")})
     assert result.mailbox.messages == mail_for_bob == result.mailbox.uidl_count
     assert result.mailbox.bytes > 0
-    for fmt in Format:
+    for fmt in ResultsFormat:
         assert "bob-secret" not in probe_report.render([result], fmt)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from html.parser import HTMLParser
 from pathlib import Path
 
 import jsonschema
@@ -67,3 +68,85 @@ def test_every_format_renders_against_its_golden_file(fmt):
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
+
+
+def test_every_format_is_wired():
+    report = audit(SAMPLE)
+    for fmt in Format:
+        assert render(report, fmt).strip()
+
+
+def test_html_is_self_contained_and_well_formed():
+    text = render(frozen_sample(), Format.HTML)
+    checker = _TagChecker()
+    checker.feed(text)
+    checker.close()
+    assert checker.stack == [] and checker.errors == []
+    lowered = text.lower()
+    for external in ("<script", "<link", "src=", "http://", "https://", "@import", "url("):
+        assert external not in lowered
+
+
+RIGHT_TO_LEFT = "\u05e9\u05dc\u05d5\u05dd"  # Hebrew "shalom"
+HOSTILE_NAME = "Büro | <script>alert(1)</script> **x** =cmd()\n" + RIGHT_TO_LEFT + "x" * 300
+
+
+def hostile_report():
+    from dataclasses import replace
+
+    report = audit(SAMPLE)
+    first = replace(report.accounts[0], name=HOSTILE_NAME, email="=HYPERLINK(1)@x.example")
+    return replace(report, accounts=(first, *report.accounts[1:]))
+
+
+def test_hostile_strings_render_safely_in_every_format():
+    report = hostile_report()
+    markdown = render(report, Format.MARKDOWN)
+    assert "<script>" not in markdown and "Büro \\| &lt;script&gt;" in markdown
+    account_rows = [line for line in markdown.splitlines() if line.startswith("| anna")]
+    assert all(line.count(" | ") == 8 for line in account_rows)  # no extra column from the pipe
+    html = render(report, Format.HTML)
+    assert "<script>" not in html and "&lt;script&gt;" in html and 'dir="auto"' in html
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(render(report, Format.CSV))))
+    assert rows[0]["account"] == HOSTILE_NAME  # quoted, newline and all
+    assert rows[0]["email"].startswith("'=")  # no formula for a spreadsheet to run
+    assert json.loads(render(report, Format.JSON))["accounts"][0]["name"] == HOSTILE_NAME
+    assert "alert(1)" in render(report, Format.TABLE)
+
+
+def test_redacted_report_hides_people_and_keeps_its_shape():
+    from mailaudit.redact import redact
+
+    report = audit(SAMPLE)
+    hidden = redact(report)
+    for fmt in Format:
+        text = render(hidden, fmt)
+        for secret in ("anna.weber", "bernd.kraus", "/Users/anna/", "empfang-pc", str(SAMPLE)):
+            assert secret not in text, (fmt, secret)
+    assert hidden.accounts[0].email == "mailbox1@gmx.de"  # the provider's domain stays
+    users = [a.user for a in hidden.accounts]
+    assert users[0] == users[1] == "user1" and users[2] == "user2"  # the same input, the same token
+    assert hidden.accounts[0].local_store.path.startswith("/Users/user1/")
+    assert len(hidden.accounts) == len(report.accounts)
+
+
+class _TagChecker(HTMLParser):
+    VOID = frozenset({"meta", "br", "img", "hr", "input", "link"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:]}")
+        else:
+            self.stack.pop()

@@ -22,6 +22,7 @@ def to_dict(report: MachineReport) -> dict[str, Any]:
         "machine": asdict(report.machine),
         "accounts": [_account(a) for a in report.accounts],
         "skipped": [asdict(s) for s in report.skipped],
+        "findings": [asdict(f) for f in report.findings],
         "summary": asdict(report.summary),
     }
 

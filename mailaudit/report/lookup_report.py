@@ -10,7 +10,7 @@ from tabulate import tabulate
 
 from mailaudit import __version__
 from mailaudit.model import Discovery
-from mailaudit.report import Format, assert_never
+from mailaudit.report import ResultsFormat, assert_never
 
 VERDICTS = {
     "offered": "IMAP offered",
@@ -21,15 +21,15 @@ VERDICTS = {
 }
 
 
-def render(found: list[Discovery], fmt: Format) -> str:
-    if fmt is Format.JSON:
+def render(found: list[Discovery], fmt: ResultsFormat) -> str:
+    if fmt is ResultsFormat.JSON:
         document = {
             "schema_version": 1,
             "tool": {"name": "mailaudit", "version": __version__},
             "lookups": [asdict(d) for d in found],
         }
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if fmt is Format.TABLE:
+    if fmt is ResultsFormat.TABLE:
         return "\n".join(_block(d) for d in found)
     return assert_never(fmt)
 

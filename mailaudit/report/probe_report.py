@@ -9,19 +9,19 @@ from tabulate import tabulate
 
 from mailaudit import __version__
 from mailaudit.model import ProbeResult
-from mailaudit.report import Format, assert_never
+from mailaudit.report import ResultsFormat, assert_never
 from mailaudit.report.table import probe_summary
 
 
-def render(results: list[ProbeResult], fmt: Format) -> str:
-    if fmt is Format.JSON:
+def render(results: list[ProbeResult], fmt: ResultsFormat) -> str:
+    if fmt is ResultsFormat.JSON:
         document = {
             "schema_version": 1,
             "tool": {"name": "mailaudit", "version": __version__},
             "probes": [asdict(result) for result in results],
         }
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if fmt is Format.TABLE:
+    if fmt is ResultsFormat.TABLE:
         rows = [(f"{r.host}:{r.port}", r.status.value, probe_summary(r)) for r in results]
         return tabulate(rows, headers=("Server", "Status", "Result"), tablefmt="simple") + "\n"
     return assert_never(fmt)

@@ -47,6 +47,8 @@ def render(report: MachineReport) -> str:
         lines += ["", f"Skipped ({len(report.skipped)}):"]
         lines += [f"- {s.origin}: {s.reason}" for s in report.skipped]
 
+    lines += _findings(report)
+
     summary = report.summary
     lines += [
         "",
@@ -176,4 +178,38 @@ def _imap_for_pop(report: MachineReport) -> list[str]:
         if discovery.provider:
             text += f"; sign-in: {discovery.provider_auth}"
         lines.append(f"- {account.user} / {account.name}: {text}")
+    return lines
+
+
+def _findings(report: MachineReport) -> list[str]:
+    rows = [
+        (f.severity.value, f.rule, f"{a.user} / {a.name}", f.detail)
+        for a in report.accounts
+        for f in a.findings
+    ]
+    rows += [(f.severity.value, f.rule, "(machine)", f.detail) for f in report.findings]
+    plans = [
+        (a, a.recommendation)
+        for a in report.accounts
+        if a.recommendation and a.recommendation.get("action") != "keep"
+    ]
+    lines: list[str] = []
+    if rows:
+        order = ["critical", "high", "medium", "low", "info"]
+        rows.sort(key=lambda r: order.index(r[0]))
+        lines += [
+            "",
+            "Findings:",
+            tabulate(
+                rows,
+                headers=("Severity", "Rule", "Account", "Detail"),
+                tablefmt="simple",
+                maxcolwidths=[None, None, 30, 70],
+            ),
+        ]
+    if plans:
+        lines += ["", "Plan:"]
+        for account, plan in plans:
+            lines.append(f"- {account.user} / {account.name}: {plan.get('summary')}")
+            lines += [f"    {n}. {step}" for n, step in enumerate(plan.get("steps", []), start=1)]
     return lines

@@ -1,0 +1,64 @@
+"""One row per account, for spreadsheets. Cells that a spreadsheet would run as a formula
+(starting with =, +, -, @) are prefixed with an apostrophe."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from mailaudit.model import MachineReport
+
+COLUMNS = (
+    "machine",
+    "user",
+    "client",
+    "account",
+    "email",
+    "protocol",
+    "server",
+    "port",
+    "security",
+    "leave_on_server",
+    "leave_on_server_days",
+    "local_store",
+    "local_bytes",
+    "findings",
+    "recommendation",
+    "account_id",
+)
+
+
+def render(report: MachineReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for a in report.accounts:
+        store = a.local_store
+        writer.writerow(
+            [
+                _safe(str(v))
+                for v in (
+                    report.machine.hostname,
+                    a.user,
+                    a.client.value,
+                    a.name,
+                    a.email or "",
+                    a.protocol.value,
+                    a.incoming.host or "",
+                    a.incoming.port or "",
+                    a.incoming.security.value,
+                    "" if a.leave_on_server is None else str(a.leave_on_server).lower(),
+                    a.leave_on_server_days or "",
+                    store.path if store else "",
+                    store.bytes if store and store.exists else "",
+                    " ".join(f.rule for f in a.findings),
+                    (a.recommendation or {}).get("action", ""),
+                    a.id,
+                )
+            ]
+        )
+    return out.getvalue()
+
+
+def _safe(value: str) -> str:
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -1,0 +1,251 @@
+"""Every advice rule over hand-built accounts, the recommendations, and the policy's effects."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from mailaudit.advise import RULES, Policy, advise, at_least, highest, recommend
+from mailaudit.discover import providers
+from mailaudit.model import (
+    Account,
+    Candidate,
+    Certificate,
+    Classification,
+    Client,
+    Discovery,
+    Endpoint,
+    LocalStore,
+    Machine,
+    MachineReport,
+    ProbeError,
+    ProbeResult,
+    ProbeStatus,
+    Protocol,
+    Security,
+    Severity,
+    Skipped,
+    TlsSession,
+)
+
+from .conftest import SAMPLE, audit
+
+KNOWN = providers.load()
+GB = 1024**3
+
+
+def pop(**changes) -> Account:
+    base = Account(
+        client=Client.THUNDERBIRD,
+        user="anna",
+        profile="p",
+        key="k",
+        name="Home",
+        email="anna@mail.example",
+        protocol=Protocol.POP3,
+        declared_type="pop3",
+        incoming=Endpoint("pop.mail.example", 995, Security.TLS, "anna", "password"),
+        origin="o",
+        leave_on_server=True,
+        local_store=LocalStore("/Users/anna/Mail", 4 * GB),
+        classification=Classification("declared type POP3, confirmed by port 995"),
+    )
+    return replace(base, **changes)
+
+
+def imap(**changes) -> Account:
+    return replace(
+        pop(
+            protocol=Protocol.IMAP,
+            declared_type="imap",
+            leave_on_server=None,
+            incoming=Endpoint("imap.mail.example", 993, Security.TLS, "anna", "password"),
+        ),
+        **changes,
+    )
+
+
+def probe(**changes) -> ProbeResult:
+    tls = TlsSession(
+        "TLSv1.3",
+        "TLS_AES_256_GCM_SHA384",
+        True,
+        None,
+        None,
+        Certificate(
+            "CN=x", "CN=ca", ("pop.mail.example",), "2030-01-01T00:00:00+00:00", 400, False
+        ),
+    )
+    base = ProbeResult(
+        "pop.mail.example", 995, "pop3", True, ProbeStatus.COMPLETED, protocol="pop3", tls=tls
+    )
+    return replace(base, **changes)
+
+
+def rules(account: Account, policy: Policy | None = None) -> list[str]:
+    report = MachineReport("0", Machine("pc", "Windows", None, "2026"), (account,))
+    return [f.rule for f in advise(report, KNOWN, policy or Policy()).accounts[0].findings]
+
+
+def test_every_rule_is_documented():
+    readme = (SAMPLE.parent.parent.parent / "README.md").read_text()
+    for rule in RULES:
+        assert f"| {rule} |" in readme
+
+
+def test_ma001_pop_account_and_not_for_imap():
+    assert "MA001" in rules(pop())
+    assert "MA001" not in rules(imap())
+
+
+@pytest.mark.parametrize(
+    ("leave", "days", "expected"), [(False, None, True), (True, 14, True), (True, None, False)]
+)
+def test_ma002_mail_only_on_this_pc(leave, days, expected):
+    assert ("MA002" in rules(pop(leave_on_server=leave, leave_on_server_days=days))) is expected
+
+
+def test_ma003_plaintext_configured_and_probed():
+    assert "MA003" in rules(
+        pop(incoming=Endpoint("pop.mail.example", 110, Security.NONE, "anna", "password"))
+    )
+    assert "MA003" in rules(pop(probes=(probe(tls=None),)))
+    assert "MA003" not in rules(pop())
+
+
+def test_ma004_starttls_where_implicit_tls_is_known():
+    starttls = Endpoint("pop.gmx.net", 110, Security.STARTTLS, "a", "password")
+    assert "MA004" in rules(
+        pop(incoming=starttls, email="a@gmx.de")
+    )  # provider data: 995 on that host
+    unknown = Endpoint("pop.mail.example", 110, Security.STARTTLS, "a", "password")
+    assert "MA004" not in rules(pop(incoming=unknown))
+
+
+@pytest.mark.parametrize("reason", ["expired", "name mismatch", "self-signed", "untrusted chain"])
+def test_ma005_certificate_not_valid(reason):
+    bad = probe(tls=replace(probe().tls, verified=False, verify_error=reason, verify_detail="x"))
+    assert "MA005" in rules(pop(probes=(bad,)))
+
+
+def test_ma006_certificate_expiring_and_the_threshold_from_policy():
+    soon = probe(
+        tls=replace(probe().tls, certificate=replace(probe().tls.certificate, days_left=20))
+    )
+    assert "MA006" in rules(pop(probes=(soon,)))
+    assert "MA006" not in rules(pop(probes=(soon,)), Policy(expiring_days=10))
+
+
+def test_ma007_old_tls():
+    old = probe(tls=replace(probe().tls, version="TLSv1"))
+    assert "MA007" in rules(pop(probes=(old,)))
+
+
+def test_ma008_conflict():
+    conflicted = Classification(
+        "declared type POP3", ("declared POP3 but port 993 is the standard IMAP port",)
+    )
+    assert "MA008" in rules(pop(classification=conflicted))
+
+
+@pytest.mark.parametrize("error", [ProbeError.REFUSED, ProbeError.TIMEOUT, ProbeError.DNS])
+def test_ma009_unreachable(error):
+    failed = ProbeResult(
+        "pop.mail.example", 995, "pop3", True, ProbeStatus.ERROR, error=error, message="x"
+    )
+    assert "MA009" in rules(pop(probes=(failed,)))
+
+
+def test_ma010_provider_declines_imap():
+    declined = Discovery("mail.example", "not offered")
+    account = pop(discovery=declined)
+    assert "MA010" in rules(account)
+    assert recommend(account, None, Policy())["action"] == "keep"
+
+
+def test_ma011_oauth_required_with_a_password():
+    m365 = imap(
+        incoming=Endpoint("outlook.office365.com", 993, Security.TLS, "a", "password"),
+        email="a@firma.onmicrosoft.com",
+    )
+    assert "MA011" in rules(m365)
+    assert "MA011" not in rules(replace(m365, incoming=replace(m365.incoming, auth="oauth2")))
+    assert (
+        recommend(m365, next(p for p in KNOWN if p.key == "microsoft365"), Policy())["action"]
+        == "use-oauth"
+    )
+
+
+def test_ma012_unreadable_sources_are_machine_findings():
+    report = MachineReport(
+        "0",
+        Machine("pc", "Windows", None, "2026"),
+        (),
+        (Skipped("thunderbird", "/x/prefs.js", "damaged"),),
+    )
+    advised = advise(report, KNOWN, Policy())
+    assert [f.rule for f in advised.findings] == ["MA012"]
+    assert advised.findings[0].detail == "/x/prefs.js: damaged"
+
+
+def test_switch_plan_with_settings_backup_client_way_and_overnight_upload():
+    best = Candidate("imap.mail.example", 993, "tls", "SRV _imaps._tcp.mail.example", True, True)
+    account = pop(leave_on_server=False, discovery=Discovery("mail.example", "offered", best=best))
+    plan = recommend(account, None, Policy(uplink_mbit=10))
+    assert plan["action"] == "switch-to-imap"
+    assert plan["settings"] == {
+        "server": "imap.mail.example",
+        "port": 993,
+        "security": "SSL/TLS",
+        "username": "anna",
+        "sign_in": "password",
+    }
+    steps = "\n".join(plan["steps"])
+    assert "from SRV _imaps._tcp.mail.example, probed and answering" in steps
+    assert "Back up the local mail store first: /Users/anna/Mail (4.0 GB)" in steps
+    assert "Copy To" in steps  # Thunderbird's way
+    assert "about 58 minutes" in steps and "overnight" not in steps  # 4 GiB at 10 Mbit/s
+    slow = recommend(account, None, Policy(uplink_mbit=2))
+    assert "overnight" in "\n".join(slow["steps"]) and slow["upload_hours"] > 4
+
+
+@pytest.mark.parametrize(
+    ("client", "phrase"),
+    [(Client.OUTLOOK, "drag the folders"), (Client.APPLE_MAIL, "drag the mailboxes")],
+)
+def test_the_way_to_move_folders_depends_on_the_client(client, phrase):
+    best = Candidate("imap.mail.example", 993, "tls", "guess", True, True)
+    plan = recommend(
+        pop(client=client, discovery=Discovery("mail.example", "offered", best=best)),
+        None,
+        Policy(),
+    )
+    assert phrase in "\n".join(plan["steps"])
+
+
+def test_policy_changes_severity_and_ignores_rules_and_accounts():
+    account = pop(leave_on_server=False)
+    report = MachineReport("0", Machine("pc", "W", None, "2026"), (account,))
+    advised = advise(
+        report,
+        KNOWN,
+        Policy(severities={"MA002": Severity.CRITICAL}, ignored_rules=frozenset({"MA001"})),
+    )
+    assert [(f.rule, f.severity) for f in advised.accounts[0].findings] == [
+        ("MA002", Severity.CRITICAL)
+    ]
+    assert highest(advised) is Severity.CRITICAL and at_least(Severity.CRITICAL, Severity.HIGH)
+    quiet = advise(report, KNOWN, Policy(ignored_accounts=frozenset({"anna@mail.example"})))
+    assert quiet.accounts[0].findings == ()
+
+
+def test_the_sample_machine_gets_a_plan():
+    report = audit(SAMPLE)
+    actions = {a.name: a.recommendation["action"] for a in report.accounts}
+    assert actions["anna.weber@gmx.de"] == "switch-to-imap"
+    assert actions["Kanzlei (Microsoft 365)"] == "keep"  # already IMAP with OAuth2
+    assert actions["Büro (POP)"] == "find-imap"  # the office's own server: offline, unknown
+    gmx = next(a for a in report.accounts if a.name == "anna.weber@gmx.de")
+    assert gmx.recommendation["settings"]["server"] == "imap.gmx.net"
+    assert {f.rule for f in gmx.findings} == {"MA001", "MA002"}
