@@ -30,9 +30,23 @@ UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno
 
 # Server products a greeting names; the first match wins.
 PRODUCTS = (
-    "Dovecot", "Courier", "Cyrus", "Microsoft Exchange", "Gimap", "Zimbra", "Qpopper", "UW IMAP",
-    "hMailServer", "MDaemon", "Kerio", "IceWarp", "Axigen", "Communigate", "Yahoo", "Apple",
-)  # fmt: skip
+    "Dovecot",
+    "Courier",
+    "Cyrus",
+    "Microsoft Exchange",
+    "Gimap",
+    "Zimbra",
+    "Qpopper",
+    "UW IMAP",
+    "hMailServer",
+    "MDaemon",
+    "Kerio",
+    "IceWarp",
+    "Axigen",
+    "Communigate",
+    "Yahoo",
+    "Apple",
+)
 
 
 @dataclass(frozen=True)
@@ -69,9 +83,13 @@ async def probe_all(
 
 def skipped(target: Target, why: str) -> ProbeResult:
     return ProbeResult(
-        target.host, target.port, target.protocol, target.implicit_tls, ProbeStatus.SKIPPED,
+        target.host,
+        target.port,
+        target.protocol,
+        target.implicit_tls,
+        ProbeStatus.SKIPPED,
         message=why,
-    )  # fmt: skip
+    )
 
 
 class _CertificateRejected(Exception):
@@ -172,8 +190,14 @@ class _Run:
         credentials = self.options.credentials.get(target)
         budget = self.options.byte_budget * (64 if credentials else 1)
         wire = await self.connect(target, address, context, budget)
-        channel = Channel(wire, self.options.timeout, target.host, context,
-                          verifying=failure is None, try_starttls=target.try_starttls)  # fmt: skip
+        channel = Channel(
+            wire,
+            self.options.timeout,
+            target.host,
+            context,
+            verifying=failure is None,
+            try_starttls=target.try_starttls,
+        )
         try:
             greeting = await channel.line()
             if imap.is_greeting(greeting):
@@ -206,12 +230,15 @@ class _Run:
         try:
             await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: wire, host=address, port=target.port, ssl=tls_now,
+                    lambda: wire,
+                    host=address,
+                    port=target.port,
+                    ssl=tls_now,
                     server_hostname=target.host if tls_now else None,
                     ssl_handshake_timeout=timeout if tls_now else None,
                 ),
                 timeout * (2 if tls_now else 1),  # the connect, then the handshake
-            )  # fmt: skip
+            )
         except ssl.SSLCertVerificationError as exc:
             raise _CertificateRejected(tls.verify_failure(exc)) from None
         except ssl.SSLError as exc:
@@ -256,12 +283,8 @@ def _result(
 ) -> ProbeResult:
     protocol = "imap" if isinstance(facts, imap.Facts) else "pop3"
     effective = facts.after_tls if facts.after_tls is not None else (facts.before_tls or [])
-    if protocol == "imap":
-        sasl, idle, imap4rev2, uidl, top = imap.sasl(effective), "IDLE" in effective, \
-            "IMAP4REV2" in effective, None, None  # fmt: skip
-    else:
-        sasl, idle, imap4rev2 = pop3.sasl(effective), None, None
-        uidl, top = pop3.has(effective, "UIDL"), pop3.has(effective, "TOP")
+    is_imap = protocol == "imap"
+    sasl = imap.sasl(effective) if is_imap else pop3.sasl(effective)
     notes = list(facts.notes)
     if target.protocol and target.protocol != protocol:
         notes.append(f"expected {target.protocol.upper()}, the server speaks {protocol.upper()}")
@@ -288,18 +311,23 @@ def _result(
         tls=session,
         mailbox=facts.mailbox if isinstance(facts, pop3.Facts) else None,
         sasl=sasl,
-        idle=idle,
-        imap4rev2=imap4rev2,
-        uidl=uidl,
-        top=top,
+        idle="IDLE" in effective if is_imap else None,
+        imap4rev2="IMAP4REV2" in effective if is_imap else None,
+        uidl=None if is_imap else pop3.has(effective, "UIDL"),
+        top=None if is_imap else pop3.has(effective, "TOP"),
     )
 
 
 def _failed(target: Target, reason: ProbeError, message: str) -> ProbeResult:
     return ProbeResult(
-        target.host, target.port, target.protocol, target.implicit_tls, ProbeStatus.ERROR,
-        error=reason, message=message,
-    )  # fmt: skip
+        target.host,
+        target.port,
+        target.protocol,
+        target.implicit_tls,
+        ProbeStatus.ERROR,
+        error=reason,
+        message=message,
+    )
 
 
 def _outcome(result: ProbeResult) -> str:
