@@ -14,12 +14,21 @@ from mailaudit import __version__, discover, policy
 from mailaudit.advise import at_least, highest
 from mailaudit.audit import AuditOptions, PasswordFor, run_audit
 from mailaudit.errors import UsageError
+from mailaudit.fleet import load_reports, summarize
 from mailaudit.model import Account, Severity
 from mailaudit.probe import ProbeOptions, run_probes
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.probe.targets import dns_server, probe_targets
 from mailaudit.redact import redact
-from mailaudit.report import Format, ResultsFormat, lookup_report, probe_report, render
+from mailaudit.report import (
+    FleetFormat,
+    Format,
+    ResultsFormat,
+    fleet_report,
+    lookup_report,
+    probe_report,
+    render,
+)
 
 app = typer.Typer(
     help="Audit the mail accounts of a PC: which clients, POP or IMAP, where the mail lives.",
@@ -350,6 +359,42 @@ def lookup(
         raise typer.Exit(EXIT_USAGE) from None
     found = discover.lookup(entries, options, offline, progress=None if quiet else _progress)
     _write(lookup_report.render(found, fmt), output)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def fleet(
+    reports: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="REPORT.json|FOLDER...",
+            help="JSON reports of `mailaudit scan --format json`, or folders of them.",
+        ),
+    ],
+    fmt: Annotated[
+        FleetFormat, typer.Option("--format", help="Report format.", case_sensitive=False)
+    ] = FleetFormat.TABLE,
+    output: Output = None,
+    quiet: Quiet = False,
+) -> None:
+    """Summarise many machines: POP3 accounts, mail held only on PCs, mailboxes split across PCs."""
+    loaded, refused = load_reports(reports)
+    for refusal in refused:
+        typer.echo(f"mailaudit: {refusal.path}: {refusal.reason}", err=True)
+    if not loaded:
+        typer.echo("mailaudit: no report could be read", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    summary = summarize(loaded)
+    hostnames = [m.hostname.lower() for m in summary.machines]
+    for twice in sorted({h for h in hostnames if hostnames.count(h) > 1}):
+        typer.echo(
+            f"mailaudit: several reports are of {twice}: if it is one PC scanned twice, "
+            "its mailboxes show as split across machines",
+            err=True,
+        )
+    _write(fleet_report.render(summary, fmt.value), output)
+    if not quiet:
+        typer.echo(f"{len(loaded)} report(s) read, {len(refused)} refused", err=True)
     raise typer.Exit(EXIT_OK)
 
 
