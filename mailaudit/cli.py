@@ -6,7 +6,7 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any
 
 import typer
 
@@ -220,12 +220,8 @@ def scan(
     progress = None if quiet else _progress
     try:
         settings = policy.load(config) if config else policy.Settings()
-        probe = ProbeOptions(
-            timeout=_first(timeout, settings.timeout, ProbeOptions.timeout),
-            concurrency=_first(concurrency, settings.concurrency, ProbeOptions.concurrency),
-            ca_file=ca_file or settings.ca_file,
-            dns_server=dns_server(dns) if dns else settings.dns_server,
-            insecure_login=insecure_login,
+        probe = _probe_options(
+            timeout, concurrency, dns, ca_file, settings, insecure_login=insecure_login
         )
         password_for = _password_source(password_env) if login else None
         options = AuditOptions(
@@ -313,11 +309,12 @@ def probe(
                 credentials = {
                     t: Credentials(user, password) for t in targets if t.protocol in (None, "pop3")
                 }
-        options = ProbeOptions(
-            timeout=_first(timeout, None, ProbeOptions.timeout),
-            concurrency=_first(concurrency, None, ProbeOptions.concurrency),
-            ca_file=ca_file,
-            dns_server=dns_server(dns) if dns else None,
+        options = _probe_options(
+            timeout,
+            concurrency,
+            dns,
+            ca_file,
+            policy.Settings(),
             insecure_login=insecure_login,
             credentials=credentials,
         )
@@ -348,12 +345,7 @@ def lookup(
 ) -> None:
     """Does this provider offer IMAP, and where? MX, SRV, autoconfig, provider data, probes."""
     try:
-        options = ProbeOptions(
-            timeout=_first(timeout, None, ProbeOptions.timeout),
-            concurrency=_first(concurrency, None, ProbeOptions.concurrency),
-            ca_file=ca_file,
-            dns_server=dns_server(dns) if dns else None,
-        )
+        options = _probe_options(timeout, concurrency, dns, ca_file, policy.Settings())
     except UsageError as exc:
         typer.echo(f"mailaudit: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
@@ -398,12 +390,22 @@ def fleet(
     raise typer.Exit(EXIT_OK)
 
 
-_T = TypeVar("_T", int, float)
-
-
-def _first(given: _T | None, configured: _T | None, default: _T) -> _T:
-    """The command line's value, else the policy file's, else the default."""
-    return given if given is not None else configured if configured is not None else default
+def _probe_options(
+    timeout: float | None,
+    concurrency: int | None,
+    dns: str | None,
+    ca_file: Path | None,
+    settings: policy.Settings,
+    **rest: Any,
+) -> ProbeOptions:
+    """Each value from the command line, else the policy file, else the default."""
+    return ProbeOptions(
+        timeout=timeout if timeout is not None else settings.timeout or ProbeOptions.timeout,
+        concurrency=concurrency or settings.concurrency or ProbeOptions.concurrency,
+        ca_file=ca_file or settings.ca_file,
+        dns_server=dns_server(dns) if dns else settings.dns_server,
+        **rest,
+    )
 
 
 def _password_source(variable: str | None) -> PasswordFor:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from mailaudit.advise import SEVERITY_ORDER
 from mailaudit.model import MachineReport, Protocol
+from mailaudit.report.words import leave_on_server
 from mailaudit.units import human_bytes
 
 ACCOUNT_COLUMNS = (
@@ -70,7 +71,7 @@ def document(report: MachineReport) -> Document:
             a.protocol.value.upper() if a.protocol is not Protocol.OTHER else a.declared_type,
             f"{a.incoming.host}:{a.incoming.port}" if a.incoming.host else "",
             a.incoming.security.value,
-            "" if a.leave_on_server is None else ("yes" if a.leave_on_server else "no"),
+            leave_on_server(a.leave_on_server, a.leave_on_server_days),
             human_bytes(a.local_store.bytes) if a.local_store and a.local_store.exists else "",
         )
         for a in report.accounts

@@ -7,7 +7,6 @@ no HTML, no links).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict
 
@@ -21,11 +20,10 @@ from mailaudit.fleet import (
     Pop3Account,
     SplitMailbox,
 )
+from mailaudit.report.words import json_document, leave_on_server
 from mailaudit.units import human_bytes
 
 FORMATS = ("table", "json", "markdown")
-FLEET_SCHEMA_VERSION = 1
-TOOL_NAME = "mailaudit"
 
 MACHINE_HEADERS = ("Machine", "Report", "Generated", "Accounts", "POP3", "Mail only on this PC")
 POP3_HEADERS = (
@@ -70,12 +68,7 @@ def render(summary: FleetSummary, fmt: str) -> str:
 
 def _json(summary: FleetSummary) -> str:
     # The summary holds only text, numbers, booleans and tuples: asdict gives plain JSON values.
-    document = {
-        "schema_version": FLEET_SCHEMA_VERSION,
-        "tool": {"name": TOOL_NAME, "version": __version__},
-        "fleet": asdict(summary),
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_document({"fleet": asdict(summary)})
 
 
 def _table(summary: FleetSummary) -> str:
@@ -200,20 +193,10 @@ def _pop3_row(account: Pop3Account) -> tuple[str, ...]:
         account.name,
         account.email or "",
         server,
-        _leave_on_server(account),
+        leave_on_server(account.leave_on_server, account.leave_on_server_days),
         account.local_store_path or "",
         _store_size(account),
     )
-
-
-def _leave_on_server(account: Pop3Account) -> str:
-    if account.leave_on_server is None:
-        return ""
-    if not account.leave_on_server:
-        return "no"
-    if account.leave_on_server_days is not None:
-        return f"{account.leave_on_server_days} days"
-    return "yes"
 
 
 def _store_size(account: Pop3Account) -> str:

@@ -11,8 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from mailaudit.model import Account, MachineReport
-
-TOOL_NAME = "mailaudit"
+from mailaudit.report.words import TOOL_NAME
 
 
 def to_dict(report: MachineReport) -> dict[str, Any]:

@@ -3,14 +3,13 @@ say, and which IMAP candidates answered."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 
 from tabulate import tabulate
 
-from mailaudit import __version__
 from mailaudit.model import Discovery
 from mailaudit.report import ResultsFormat, assert_never
+from mailaudit.report.words import json_document
 
 VERDICTS = {
     "offered": "IMAP offered",
@@ -23,12 +22,7 @@ VERDICTS = {
 
 def render(found: list[Discovery], fmt: ResultsFormat) -> str:
     if fmt is ResultsFormat.JSON:
-        document = {
-            "schema_version": 1,
-            "tool": {"name": "mailaudit", "version": __version__},
-            "lookups": [asdict(d) for d in found],
-        }
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        return json_document({"lookups": [asdict(d) for d in found]})
     if fmt is ResultsFormat.TABLE:
         return "\n".join(_block(d) for d in found)
     return assert_never(fmt)

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 
 from tabulate import tabulate
 
-from mailaudit import __version__
 from mailaudit.model import ProbeResult
 from mailaudit.report import ResultsFormat, assert_never
 from mailaudit.report.table import probe_summary
+from mailaudit.report.words import json_document
 
 
 def render(results: list[ProbeResult], fmt: ResultsFormat) -> str:
     if fmt is ResultsFormat.JSON:
-        document = {
-            "schema_version": 1,
-            "tool": {"name": "mailaudit", "version": __version__},
-            "probes": [asdict(result) for result in results],
-        }
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        return json_document({"probes": [asdict(result) for result in results]})
     if fmt is ResultsFormat.TABLE:
         rows = [(f"{r.host}:{r.port}", r.status.value, probe_summary(r)) for r in results]
         return tabulate(rows, headers=("Server", "Status", "Result"), tablefmt="simple") + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from mailaudit.model import Account, MachineReport, ProbeResult, ProbeStatus, Protocol
+from mailaudit.report.words import leave_on_server
 from mailaudit.units import human_bytes
 
 HEADERS = (
@@ -78,19 +79,9 @@ def _row(account: Account) -> tuple[str, ...]:
         protocol,
         server,
         endpoint.security.value,
-        _leave_on_server(account),
+        leave_on_server(account.leave_on_server, account.leave_on_server_days),
         _store(account),
     )
-
-
-def _leave_on_server(account: Account) -> str:
-    if account.leave_on_server is None:
-        return ""
-    if not account.leave_on_server:
-        return "no"
-    if account.leave_on_server_days is not None:
-        return f"{account.leave_on_server_days} days"
-    return "yes"
 
 
 def _store(account: Account) -> str:

@@ -17,7 +17,6 @@ and unconfirmed on macOS, so they are read when present and otherwise reported a
 
 from __future__ import annotations
 
-import plistlib
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from mailaudit.errors import UnreadableFile
 from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
 from mailaudit.model import Account, Client, Endpoint, LocalStore, Protocol, Security, Skipped
 from mailaudit.sources.base import Found
-from mailaudit.sources.keyed_archive import NotAnArchive, unarchive
+from mailaudit.sources.keyed_archive import NotAnArchive, NotAPlist, parse_plist, unarchive
 from mailaudit.sources.sqlite_snapshot import snapshot
 
 SOURCE = Client.APPLE_MAIL.value
@@ -131,7 +130,7 @@ def _data_folder(files: MachineFiles, mail: Path) -> tuple[Path | None, list[str
             if isinstance(name, str) and _VERSION.match(name) and (mail / name).is_dir():
                 return mail / name, notes
             notes.append(f"PersistenceInfo.plist names no existing data folder ({name!r})")
-        except (UnreadableFile, _BadPlist) as exc:
+        except (UnreadableFile, NotAPlist) as exc:
             notes.append(f"PersistenceInfo.plist {_reason(exc)}; using the newest V folder")
     versions = [p for p in _children(mail) if _VERSION.match(p.name) and p.is_dir()]
     if not versions:
@@ -281,7 +280,7 @@ def _plist_era(files: MachineFiles, user: UserHome, plist: Path, data: Path) -> 
         return
     try:
         content = _load_plist(files, plist)
-    except (UnreadableFile, _BadPlist) as exc:
+    except (UnreadableFile, NotAPlist) as exc:
         yield Skipped(SOURCE, shown, f"{plist.name} {_reason(exc)}")
         return
     entries = content.get("MailAccounts") if isinstance(content, dict) else None
@@ -510,25 +509,8 @@ def _measure(files: MachineFiles, folder: Path, note: str | None) -> LocalStore:
     return LocalStore(shown, files.mail_bytes(real, EVERY_FILE), note=note)
 
 
-class _BadPlist(ValueError):
-    pass
-
-
 def _load_plist(files: MachineFiles, path: Path) -> Any:
-    """XML or binary plist. plistlib refuses XML entity declarations, so no expansion attack."""
-    data = files.read_bytes(path, PLIST_LIMIT)
-    try:
-        return plistlib.loads(data)
-    except (
-        plistlib.InvalidFileException,
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        OverflowError,
-        RecursionError,
-    ) as exc:
-        raise _BadPlist(f"is not a readable property list ({type(exc).__name__})") from None
+    return parse_plist(files.read_bytes(path, PLIST_LIMIT))
 
 
 def _reason(exc: Exception) -> str:

@@ -16,8 +16,33 @@ MAX_BLOB = 1024 * 1024  # property values are small; a larger blob is not one
 MAX_DEPTH = 32
 
 
+class NotAPlist(ValueError):
+    """The bytes are no property list."""
+
+
 class NotAnArchive(ValueError):
     """The bytes are not a plist, or not a keyed archive."""
+
+
+# What plistlib raises on damaged input, binary or XML.
+PLIST_ERRORS = (
+    plistlib.InvalidFileException,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    RecursionError,
+    MemoryError,
+)
+
+
+def parse_plist(data: bytes) -> Any:
+    """XML or binary plist. plistlib refuses XML entity declarations: nothing can expand."""
+    try:
+        return plistlib.loads(data)
+    except PLIST_ERRORS as exc:
+        raise NotAPlist(f"is not a readable property list ({type(exc).__name__})") from None
 
 
 def unarchive(blob: bytes) -> Any:
@@ -25,18 +50,9 @@ def unarchive(blob: bytes) -> Any:
     if len(blob) > MAX_BLOB:
         raise NotAnArchive(f"{len(blob)} bytes, too large for an account property")
     try:
-        top = plistlib.loads(blob)
-    except (
-        plistlib.InvalidFileException,
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        OverflowError,
-        RecursionError,
-        MemoryError,
-    ) as exc:
-        raise NotAnArchive(f"not a property list ({type(exc).__name__})") from None
+        top = parse_plist(blob)
+    except NotAPlist as exc:
+        raise NotAnArchive(str(exc)) from None
     if not (isinstance(top, dict) and top.get("$archiver") == "NSKeyedArchiver"):
         return top
     objects = top.get("$objects")
