@@ -27,7 +27,7 @@ def options(lab, **changes) -> ProbeOptions:
         "ca_file": lab["certs"] / "ca.crt",
         "dns_server": ("127.0.0.1", lab["dns"].port),
     } | changes
-    return ProbeOptions(**settings)  # fmt: skip
+    return ProbeOptions(**settings)
 
 
 def probe(lab, target: Target, **changes):
@@ -47,8 +47,12 @@ def test_imaps_good_certificate(lab):
     assert result.sasl == ("PLAIN", "LOGIN") and result.idle is True and result.imap4rev2 is False
     tls = result.tls
     assert tls.verified and tls.verify_error is None and tls.version in ("TLSv1.3", "TLSv1.2")
-    assert tls.certificate.names == ("mail.example.test", "imap.example.test", "pop.example.test",
-                                     "strict.example.test")  # fmt: skip
+    assert tls.certificate.names == (
+        "mail.example.test",
+        "imap.example.test",
+        "pop.example.test",
+        "strict.example.test",
+    )
     assert tls.certificate.issuer == "CN=Test Mail CA" and 820 <= tls.certificate.days_left <= 825
 
 
@@ -85,9 +89,10 @@ def test_pop3_on_both_ports(lab):
     assert "STLS" in stls.capabilities_before_tls and "STLS" not in stls.capabilities_after_tls
 
 
-@pytest.mark.parametrize(("server", "reason"), [("wrongname", "name mismatch"),
-                                                 ("expired", "expired"),
-                                                 ("selfsigned", "self-signed")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("server", "reason"),
+    [("wrongname", "name mismatch"), ("expired", "expired"), ("selfsigned", "self-signed")],
+)
 @pytest.mark.parametrize("port", ["imaps", "imap", "pop3s", "pop3"])
 def test_bad_certificates_are_named_and_capabilities_still_read(lab, server, reason, port):
     result = probe(lab, Target(NAME, lab[server].ports[port], None, port.endswith("s")))
@@ -104,9 +109,13 @@ def test_expired_certificate_days_left_is_negative(lab):
 
 
 def test_pop_only_server_refuses_imap(lab):
-    results = run_probes([Target("pop.poponly.test", lab["poponly"].ports["imaps"], "imap", True),
-                          Target("pop.poponly.test", lab["poponly"].ports["pop3s"], "pop3", True)],
-                         options(lab))  # fmt: skip
+    results = run_probes(
+        [
+            Target("pop.poponly.test", lab["poponly"].ports["imaps"], "imap", True),
+            Target("pop.poponly.test", lab["poponly"].ports["pop3s"], "pop3", True),
+        ],
+        options(lab),
+    )
     imap, pop = results.values()
     assert (imap.status, imap.error) == (ProbeStatus.ERROR, ProbeError.REFUSED)
     assert pop.status is ProbeStatus.COMPLETED
@@ -192,8 +201,10 @@ HOSTILE = {
 def test_hostile_servers_end_within_their_bounds(lab):
     handlers = {name: handler for name, (handler, _, _) in HOSTILE.items()}
     with hostile.serving(handlers) as ports:
-        targets = {name: Target("127.0.0.1", ports[name], None, implicit)
-                   for name, (_, implicit, _) in HOSTILE.items()}  # fmt: skip
+        targets = {
+            name: Target("127.0.0.1", ports[name], None, implicit)
+            for name, (_, implicit, _) in HOSTILE.items()
+        }
         good = Target(NAME, lab["good"].ports["imaps"], "imap", True)
         tracemalloc.start()
         started = time.monotonic()
@@ -218,8 +229,14 @@ def test_odd_capability_formatting(lab):
         result = probe(lab, Target("127.0.0.1", ports["odd"], None, False))
     assert result.status is ProbeStatus.COMPLETED, result
     assert result.greeting.endswith("serveur ✉ prêt")
-    assert result.capabilities_before_tls == ("IMAP4REV1", "IDLE", "AUTH=PLAIN", "AUTH=XOAUTH2",
-                                              "IMAP4REV2", "MA1")  # fmt: skip
+    assert result.capabilities_before_tls == (
+        "IMAP4REV1",
+        "IDLE",
+        "AUTH=PLAIN",
+        "AUTH=XOAUTH2",
+        "IMAP4REV2",
+        "MA1",
+    )
     assert result.sasl == ("PLAIN", "XOAUTH2") and result.idle and result.imap4rev2
     assert result.starttls_offered is False
 
@@ -257,12 +274,23 @@ def test_probe_command_without_port_tries_the_four_ports():
 
 
 def test_probe_command_json(lab):
-    result = CliRunner().invoke(app, [
-        "probe", f"{NAME}:{lab['good'].ports['imaps']}",
-        f"strict.example.test:{lab['strict'].ports['imap']}",
-        "--ca-file", str(lab["certs"] / "ca.crt"), "--dns-server", f"127.0.0.1:{lab['dns'].port}",
-        "--format", "json", "--timeout", "2", "-q",
-    ])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "probe",
+            f"{NAME}:{lab['good'].ports['imaps']}",
+            f"strict.example.test:{lab['strict'].ports['imap']}",
+            "--ca-file",
+            str(lab["certs"] / "ca.crt"),
+            "--dns-server",
+            f"127.0.0.1:{lab['dns'].port}",
+            "--format",
+            "json",
+            "--timeout",
+            "2",
+            "-q",
+        ],
+    )
     assert result.exit_code == EXIT_OK, result.output
     probes = json.loads(result.stdout)["probes"]
     assert [p["status"] for p in probes] == ["completed", "completed"]
@@ -270,11 +298,21 @@ def test_probe_command_json(lab):
 
 
 def test_odd_port_tries_tls_then_plaintext(lab):
-    found = CliRunner().invoke(app, [
-        "probe", f"{NAME}:{lab['good'].ports['imaps']}", f"{NAME}:{lab['good'].ports['pop3']}",
-        "--ca-file", str(lab["certs"] / "ca.crt"), "--dns-server", f"127.0.0.1:{lab['dns'].port}",
-        "--format", "json", "-q",
-    ])  # fmt: skip
+    found = CliRunner().invoke(
+        app,
+        [
+            "probe",
+            f"{NAME}:{lab['good'].ports['imaps']}",
+            f"{NAME}:{lab['good'].ports['pop3']}",
+            "--ca-file",
+            str(lab["certs"] / "ca.crt"),
+            "--dns-server",
+            f"127.0.0.1:{lab['dns'].port}",
+            "--format",
+            "json",
+            "-q",
+        ],
+    )
     imaps, pop3 = json.loads(found.stdout)["probes"]
     assert (imaps["implicit_tls"], imaps["protocol"], imaps["message"]) == (True, "imap", None)
     assert (pop3["implicit_tls"], pop3["protocol"], pop3["starttls_offered"]) == (
@@ -291,11 +329,22 @@ def test_probe_command_table_and_bad_port():
 
 def test_probe_command_login_from_environment(lab, mail_for_bob, monkeypatch):
     monkeypatch.setenv("POP_PASSWORD", "bob-secret")
-    result = CliRunner().invoke(app, [
-        "probe", f"{NAME}:{lab['good'].ports['pop3s']}", "--login", "--user", "bob",
-        "--password-env", "POP_PASSWORD", "--ca-file", str(lab["certs"] / "ca.crt"),
-        "--dns-server", f"127.0.0.1:{lab['dns'].port}",
-    ])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "probe",
+            f"{NAME}:{lab['good'].ports['pop3s']}",
+            "--login",
+            "--user",
+            "bob",
+            "--password-env",
+            "POP_PASSWORD",
+            "--ca-file",
+            str(lab["certs"] / "ca.crt"),
+            "--dns-server",
+            f"127.0.0.1:{lab['dns'].port}",
+        ],
+    )
     assert result.exit_code == EXIT_OK, result.output
     assert "3 message(s) left on the server" in result.stdout
     assert "bob-secret" not in result.output
@@ -315,10 +364,22 @@ def test_scan_probes_each_account_and_the_pop_hosts_imap_ports(lab, tmp_path):
         "mail.server.server1.name": "POP at the lab",
     }
     write_profile(tmp_path / "home" / "pat", prefs)
-    result = CliRunner().invoke(app, [
-        "scan", "--root", str(tmp_path), "--format", "json", "--timeout", "2",
-        "--ca-file", str(lab["certs"] / "ca.crt"), "--dns-server", f"127.0.0.1:{lab['dns'].port}",
-    ])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "scan",
+            "--root",
+            str(tmp_path),
+            "--format",
+            "json",
+            "--timeout",
+            "2",
+            "--ca-file",
+            str(lab["certs"] / "ca.crt"),
+            "--dns-server",
+            f"127.0.0.1:{lab['dns'].port}",
+        ],
+    )
     assert result.exit_code == EXIT_OK, result.output
     assert "server endpoint(s)" in result.stderr  # progress on stderr
     account = json.loads(result.stdout)["accounts"][0]
@@ -342,3 +403,47 @@ def test_offline_scan_lists_probes_as_skipped(tmp_path):
     accounts = json.loads(result.stdout)["accounts"]
     assert [len(a["probes"]) for a in accounts] == [1, 1]
     assert {p["status"] for a in accounts for p in a["probes"]} == {"skipped"}
+
+
+def test_scan_login_counts_mail_left_on_the_pop_server(lab, mail_for_bob, tmp_path, monkeypatch):
+    from .conftest import write_profile
+
+    prefs = {
+        "mail.accountmanager.accounts": "account1",
+        "mail.account.account1.server": "server1",
+        "mail.server.server1.type": "pop3",
+        "mail.server.server1.hostname": NAME,
+        "mail.server.server1.port": lab["good"].ports["pop3s"],
+        "mail.server.server1.socketType": 3,
+        "mail.server.server1.userName": "bob",
+        "mail.account.account1.identities": "id1",
+        "mail.identity.id1.useremail": "bob@full.test",  # full.test's SRV names the IMAP server
+    }
+    write_profile(tmp_path / "home" / "bob", prefs)
+    monkeypatch.setenv("BOB_PASSWORD", "bob-secret")
+    result = CliRunner().invoke(
+        app,
+        [
+            "scan",
+            "--root",
+            str(tmp_path),
+            "--format",
+            "json",
+            "--timeout",
+            "2",
+            "--login",
+            "--password-env",
+            "BOB_PASSWORD",
+            "--ca-file",
+            str(lab["certs"] / "ca.crt"),
+            "--dns-server",
+            f"127.0.0.1:{lab['dns'].port}",
+        ],
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    account = json.loads(result.stdout)["accounts"][0]
+    assert account["probes"][0]["mailbox"]["messages"] == mail_for_bob
+    assert account["recommendation"]["action"] == "switch-to-imap"
+    steps = " ".join(account["recommendation"]["steps"])
+    assert f"The POP3 server still holds {mail_for_bob} message(s)" in steps
+    assert "bob-secret" not in result.output
