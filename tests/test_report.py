@@ -150,3 +150,13 @@ class _TagChecker(HTMLParser):
             self.errors.append(f"</{tag}> closes {self.stack[-1:]}")
         else:
             self.stack.pop()
+
+
+def test_the_terminal_table_shows_control_characters_instead_of_obeying_them():
+    from dataclasses import replace
+
+    report = audit(SAMPLE)
+    evil = replace(report.accounts[0], name="x\x1b[2J\x1b]0;owned\x07y")
+    text = render(replace(report, accounts=(evil, *report.accounts[1:])), Format.TABLE)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "x\\x1b[2J\\x1b]0;owned\\x07y" in text

@@ -20,7 +20,7 @@ from mailaudit.fleet import (
     Pop3Account,
     SplitMailbox,
 )
-from mailaudit.report.words import json_document, leave_on_server
+from mailaudit.report.words import json_document, leave_on_server, markdown_text, one_line
 from mailaudit.units import human_bytes
 
 FORMATS = ("table", "json", "markdown")
@@ -42,18 +42,6 @@ SPLIT_HEADERS = ("Server", "Login", "Machines", "Set up as")
 # Backslash escapes for what would end a cell or start emphasis, code or a link (GFM 0.29
 # "Backslash escapes" and "Tables": `\|` keeps a pipe inside a cell); entities for what would
 # start HTML, and for & so that a name holding "&lt;" still reads as typed.
-MARKDOWN_ESCAPES = {
-    "\\": "\\\\",
-    "|": "\\|",
-    "`": "\\`",
-    "*": "\\*",
-    "_": "\\_",
-    "[": "\\[",
-    "]": "\\]",
-    "&": "&amp;",
-    "<": "&lt;",
-    ">": "&gt;",
-}
 
 
 def render(summary: FleetSummary, fmt: str) -> str:
@@ -87,8 +75,8 @@ def _table(summary: FleetSummary) -> str:
             "Mailboxes downloaded by more than one machine (each holds part of the mail):",
         ]
         lines += [
-            f"- {_terminal(mailbox.login)} at {_terminal(mailbox.host)}: "
-            + "; ".join(_terminal(where) for where in _set_up_as(mailbox))
+            f"- {one_line(mailbox.login)} at {one_line(mailbox.host)}: "
+            + "; ".join(one_line(where) for where in _set_up_as(mailbox))
             for mailbox in summary.split_mailboxes
         ]
     lines += ["", _totals_sentence(totals), _only_on_pcs_sentence(totals)]
@@ -96,18 +84,18 @@ def _table(summary: FleetSummary) -> str:
 
 
 def _tabulate(rows: Sequence[tuple[str, ...]], headers: tuple[str, ...]) -> str:
-    cells = [tuple(_terminal(cell) for cell in row) for row in rows]
+    cells = [tuple(one_line(cell) for cell in row) for row in rows]
     return tabulate(cells, headers=headers, tablefmt="simple", disable_numparse=True)
 
 
 def _markdown(summary: FleetSummary) -> str:
     totals = summary.totals
-    clients = ", ".join(f"{_md(c.client)} {c.accounts}" for c in totals.by_client)
+    clients = ", ".join(f"{markdown_text(c.client)} {c.accounts}" for c in totals.by_client)
     split = len(summary.split_mailboxes)
     paragraph = (
         f"{_totals_sentence(totals)}"
         + (f" By client: {clients}." if clients else "")
-        + f" {_md(_only_on_pcs_sentence(totals))}"
+        + f" {markdown_text(_only_on_pcs_sentence(totals))}"
         + f" {split} POP3 mailbox(es) are downloaded by more than one machine."
     )
     lines = [f"# Mail accounts on {totals.machines} machine(s)", "", paragraph]
@@ -143,32 +131,12 @@ def _markdown_table(
     return [
         _markdown_row(headers),
         "| " + " | ".join(rule) + " |",
-        *(_markdown_row(tuple(_md(cell) for cell in row)) for row in rows),
+        *(_markdown_row(tuple(markdown_text(cell) for cell in row)) for row in rows),
     ]
 
 
 def _markdown_row(cells: tuple[str, ...]) -> str:
     return "| " + " | ".join(cells) + " |"
-
-
-def _md(text: str) -> str:
-    return "".join(MARKDOWN_ESCAPES.get(char, char) for char in _terminal(text))
-
-
-def _terminal(text: str) -> str:
-    """One line without control characters: a name must not move the cursor or split a row."""
-    return "".join(_visible(char) for char in text)
-
-
-def _visible(char: str) -> str:
-    if char.isprintable():
-        return char
-    if char.isspace():  # newlines, tabs, and Unicode's line and paragraph separators
-        return " "
-    code = ord(char)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def _machine_row(machine: MachineSummary) -> tuple[str, ...]:

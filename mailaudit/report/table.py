@@ -5,7 +5,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from mailaudit.model import Account, MachineReport, ProbeResult, ProbeStatus, Protocol
-from mailaudit.report.words import leave_on_server
+from mailaudit.report.words import leave_on_server, one_line
 from mailaudit.units import human_bytes
 
 HEADERS = (
@@ -56,7 +56,8 @@ def render(report: MachineReport) -> str:
         f"{summary.accounts} account(s): {summary.pop3} POP3, {summary.imap} IMAP, "
         f"{summary.exchange} Exchange, {summary.other} other.",
     ]
-    return "\n".join(lines) + "\n"
+    # Names come from the audited machine: no control character reaches the terminal.
+    return "\n".join(one_line(line) for line in "\n".join(lines).split("\n")) + "\n"
 
 
 def _row(account: Account) -> tuple[str, ...]:

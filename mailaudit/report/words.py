@@ -23,3 +23,39 @@ def json_document(body: dict[str, Any]) -> str:
     """A JSON answer with the header every mailaudit document carries."""
     document = {"schema_version": 1, "tool": {"name": TOOL_NAME, "version": __version__}, **body}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+# Markdown that a name cannot break: no table column, no emphasis, no link, no HTML.
+MARKDOWN_ESCAPES = {
+    "\\": "\\\\",
+    "|": "\\|",
+    "`": "\\`",
+    "*": "\\*",
+    "_": "\\_",
+    "[": "\\[",
+    "]": "\\]",
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+}
+
+
+def one_line(text: str) -> str:
+    """Text for a terminal line: names come from users, and must not move the cursor or split a
+    row, so line breaks become spaces and other control characters visible escapes."""
+    return "".join(_visible(char) for char in text)
+
+
+def markdown_text(text: str) -> str:
+    return "".join(MARKDOWN_ESCAPES.get(char, char) for char in one_line(text))
+
+
+def _visible(char: str) -> str:
+    if char.isprintable():
+        return char
+    if char.isspace():  # newlines, tabs, and Unicode's line and paragraph separators
+        return " "
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
