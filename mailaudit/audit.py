@@ -1,6 +1,8 @@
 """One audit of one machine, in one direction:
 
-    users -> sources -> classify -> [probe + discover: the network stages] -> MachineReport
+    users -> sources -> classify -> probe + discover -> advise -> MachineReport
+                                    (the network; with --offline,
+                                     skipped and provider data only)
 
 Nothing here prints; progress goes to the callback the caller passes.
 """
@@ -77,7 +79,8 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
         else:
             skipped.append(item)
 
-    classified = probe_accounts([classify(account) for account in accounts], options, tell)
+    known = providers.load(options.provider_overrides)
+    classified = probe_accounts([classify(account) for account in accounts], known, options, tell)
 
     report = MachineReport(
         tool_version=__version__,
@@ -90,7 +93,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
         accounts=tuple(classified),
         skipped=tuple(skipped),
     )
-    return advise(report, providers.load(options.provider_overrides), options.policy)
+    return advise(report, known, options.policy)
 
 
 def account_targets(account: Account) -> list[Target]:
@@ -117,11 +120,12 @@ def question(account: Account) -> Question | None:
     return Question(domain, account.incoming.host, address)
 
 
-def probe_accounts(accounts: list[Account], options: AuditOptions, tell: Progress) -> list[Account]:
+def probe_accounts(
+    accounts: list[Account], known: list[providers.Provider], options: AuditOptions, tell: Progress
+) -> list[Account]:
     """Each account with its probes, and each POP3 account with where its provider offers
     IMAP. With --offline nothing is sent: probes are listed as skipped and discovery answers
     from provider knowledge alone."""
-    known = providers.load(options.provider_overrides)
     configured = {i: account_targets(a) for i, a in enumerate(accounts)}
     questions = {i: q for i, a in enumerate(accounts) if (q := question(a)) is not None}
     if options.offline:
