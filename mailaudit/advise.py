@@ -142,7 +142,7 @@ def _provider(account: Account, providers: list[Provider]) -> Provider | None:
 
 
 def _configured(account: Account) -> ProbeResult | None:
-    return next((p for p in account.probes if p.purpose == "configured"), None)
+    return account.probes[0] if account.probes else None  # probes hold the configured server
 
 
 def _findings(account: Account, provider: Provider | None, policy: Policy) -> Any:

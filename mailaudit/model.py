@@ -150,7 +150,6 @@ class ProbeResult:
     status: ProbeStatus
     error: ProbeError | None = None
     message: str | None = None
-    purpose: str = "configured"  # or "imap-candidate": the POP host's own IMAP ports
     protocol: str | None = None  # as the greeting says: "imap" or "pop3"
     address: str | None = None  # the IP address that answered
     greeting: str | None = None

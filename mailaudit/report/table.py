@@ -105,9 +105,8 @@ def _probes(report: MachineReport) -> list[str]:
         return ["", f"Servers: {len(probed)} probe(s) skipped ({'; '.join(reasons)})."]
     lines = ["", "Servers:"]
     for account, result in probed:
-        purpose = "" if result.purpose == "configured" else " (IMAP on the same host)"
         lines.append(
-            f"- {account.user} / {account.name}: {result.host}:{result.port}{purpose}: "
+            f"- {account.user} / {account.name}: {result.host}:{result.port}: "
             f"{probe_summary(result)}"
         )
     return lines

@@ -109,7 +109,8 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     version, notes = _data_folder(files, mail)
     for note in notes:
         yield Skipped(SOURCE, files.display(mail), note)
-    number = int(_VERSION.match(version.name).group(1)) if version else 0  # type: ignore[union-attr]
+    found = _VERSION.match(version.name) if version else None
+    number = int(found.group(1)) if found else 0
     if number >= 3 and version is not None:
         yield from _database_era(files, user, version)
     elif number == 2 and version is not None:
