@@ -509,3 +509,19 @@ def test_fleet_command(tmp_path):
     assert result.stdout.startswith("#")
     nothing = CliRunner().invoke(app, ["fleet", str(tmp_path / "newer.json")])
     assert nothing.exit_code == EXIT_USAGE and "no report could be read" in nothing.stderr
+
+
+def test_fleet_command_warns_when_two_reports_share_a_hostname(tmp_path):
+    from typer.testing import CliRunner
+
+    from mailaudit.cli import EXIT_OK, app
+    from mailaudit.report.json_report import render as render_json
+
+    from .conftest import SAMPLE, audit
+
+    text = render_json(audit(SAMPLE))
+    (tmp_path / "monday.json").write_text(text)
+    (tmp_path / "tuesday.json").write_text(text)
+    result = CliRunner().invoke(app, ["fleet", str(tmp_path)])
+    assert result.exit_code == EXIT_OK
+    assert "several reports are of empfang-pc" in result.stderr
