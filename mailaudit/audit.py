@@ -24,13 +24,12 @@ from mailaudit.model import (
     Account,
     Machine,
     MachineReport,
-    ProbeResult,
     Protocol,
     Security,
     Skipped,
     Target,
 )
-from mailaudit.probe import ProbeOptions, probe_all, skipped
+from mailaudit.probe import ProbeOptions, run_probes, skipped
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.sources import SOURCES, Found, outlook
 
@@ -128,13 +127,23 @@ def probe_accounts(
     from provider knowledge alone."""
     configured = {i: account_targets(a) for i, a in enumerate(accounts)}
     questions = {i: q for i, a in enumerate(accounts) if (q := question(a)) is not None}
-    if options.offline:
-        findings: dict[str, Findings] = {}
-        probes = None
-    else:
-        findings, probes = asyncio.run(
-            _network(accounts, configured, questions, known, options, tell)
+    findings: dict[str, Findings] = {}
+    if not options.offline and questions:
+        tell(f"looking up {len({q.domain for q in questions.values() if q.domain})} mail domain(s)")
+        findings = asyncio.run(discover.investigate(list(questions.values()), options.probe))
+    # The candidates follow from the findings (offline: from provider data alone).
+    listed = {
+        i: discover.candidates(q, findings.get(q.domain or ""), known) for i, q in questions.items()
+    }
+    probes = None
+    if not options.offline:
+        targets = [t for pairs in configured.values() for t in pairs]
+        targets += [discover.target_of(c) for found, _ in listed.values() for c in found]
+        probe_options = replace(
+            options.probe, credentials=_credentials(accounts, configured, options)
         )
+        tell(f"probing {len(set(targets))} server endpoint(s)")
+        probes = run_probes(targets, probe_options, tell)
     finished = []
     for index, account in enumerate(accounts):
         own = tuple(
@@ -144,31 +153,12 @@ def probe_accounts(
         discovery = None
         if index in questions:
             asked = questions[index]
-            found = findings.get(asked.domain or "")
-            listed, provider = discover.candidates(asked, found, known)
-            discovery = discover.conclude(asked, found, listed, provider, probes)
+            found, provider = listed[index]
+            discovery = discover.conclude(
+                asked, findings.get(asked.domain or ""), found, provider, probes
+            )
         finished.append(replace(account, probes=own, discovery=discovery))
     return finished
-
-
-async def _network(
-    accounts: list[Account],
-    configured: dict[int, list[Target]],
-    questions: dict[int, Question],
-    known: list[providers.Provider],
-    options: AuditOptions,
-    tell: Progress,
-) -> tuple[dict[str, Findings], dict[Target, ProbeResult]]:
-    if questions:
-        tell(f"looking up {len({q.domain for q in questions.values() if q.domain})} mail domain(s)")
-    findings = await discover.investigate(list(questions.values()), options.probe)
-    targets = [t for pairs in configured.values() for t in pairs]
-    for asked in questions.values():
-        listed, _ = discover.candidates(asked, findings.get(asked.domain or ""), known)
-        targets += [discover.target_of(c) for c in listed]
-    probe_options = replace(options.probe, credentials=_credentials(accounts, configured, options))
-    tell(f"probing {len(set(targets))} server endpoint(s)")
-    return findings, await probe_all(targets, probe_options, tell)
 
 
 def _credentials(

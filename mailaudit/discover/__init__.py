@@ -35,7 +35,7 @@ from mailaudit.model import (
 )
 from mailaudit.probe import tls
 from mailaudit.probe.resolve import Resolver
-from mailaudit.probe.runner import ProbeOptions
+from mailaudit.probe.runner import ProbeOptions, probe_all
 
 SECURITY_RANK = {"tls": 0, "starttls": 1, "none": 2}
 ORIGIN_RANK = (("SRV", 0), ("autoconfig", 1), ("provider", 2), ("guess", 3))
@@ -225,8 +225,6 @@ def lookup(
         return [conclude(q, None, *candidates(q, None, known), None) for q in questions]
 
     async def network() -> list[Discovery]:
-        from mailaudit.probe.runner import probe_all
-
         findings = await investigate(questions, options, full=True, progress=progress)
         listed = {q: candidates(q, findings.get(q.domain or ""), known) for q in questions}
         targets = [target_of(c) for found, _ in listed.values() for c in found]
