@@ -14,6 +14,7 @@ import pytest
 
 from mailaudit.audit import AuditOptions, run_audit
 from mailaudit.model import Account, MachineReport
+from mailaudit.probe import ProbeOptions
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "fixtures" / "machines" / "sample"
@@ -176,6 +177,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
     finally:
         labservers.stop_all(started)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def lab_options(lab, **changes) -> ProbeOptions:  # type: ignore[no-untyped-def]
+    """Probe options for the lab: its CA trusted, its dnsmasq asked, a short timeout."""
+    settings = {
+        "timeout": 2,
+        "ca_file": lab["certs"] / "ca.crt",
+        "dns_server": ("127.0.0.1", lab["dns"].port),
+    } | changes
+    return ProbeOptions(**settings)
 
 
 WEB_DOMAINS = ("ac", "redirect", "loop", "huge", "bomb", "notxml")

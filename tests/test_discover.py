@@ -21,28 +21,19 @@ from mailaudit.discover import (
 )
 from mailaudit.discover.dns_queries import DnsQueries
 from mailaudit.model import ProbeStatus
-from mailaudit.probe import ProbeOptions, run_probes
+from mailaudit.probe import run_probes
 from mailaudit.probe import tls as probe_tls
 from mailaudit.probe.resolve import Resolver
 
-from .conftest import write_profile
-
-
-def options(lab, **changes) -> ProbeOptions:
-    settings = {
-        "timeout": 2,
-        "ca_file": lab["certs"] / "ca.crt",
-        "dns_server": ("127.0.0.1", lab["dns"].port),
-    } | changes
-    return ProbeOptions(**settings)
+from .conftest import lab_options, write_profile
 
 
 def discover_for(lab, domain: str, host: str | None = None):
     question = Question(domain, host, f"user@{domain}")
-    findings = asyncio.run(investigate([question], options(lab), full=True))[domain]
+    findings = asyncio.run(investigate([question], lab_options(lab), full=True))[domain]
     known = providers.load()
     listed, provider = candidates(question, findings, known)
-    probes = run_probes([target_of(c) for c in listed], options(lab))
+    probes = run_probes([target_of(c) for c in listed], lab_options(lab))
     return findings, conclude(question, findings, listed, provider, probes)
 
 

@@ -11,27 +11,19 @@ from typer.testing import CliRunner
 
 from mailaudit.cli import EXIT_OK, EXIT_USAGE, app
 from mailaudit.model import ProbeError, ProbeStatus, Target
-from mailaudit.probe import ProbeOptions, run_probes
+from mailaudit.probe import run_probes
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.probe.targets import probe_targets, split_host_port
 from mailaudit.report import ResultsFormat, probe_report
 
 from . import hostile
+from .conftest import lab_options, pop_and_imap, write_profile
 
 NAME = "mail.example.test"
 
 
-def options(lab, **changes) -> ProbeOptions:
-    settings = {
-        "timeout": 2,
-        "ca_file": lab["certs"] / "ca.crt",
-        "dns_server": ("127.0.0.1", lab["dns"].port),
-    } | changes
-    return ProbeOptions(**settings)
-
-
 def probe(lab, target: Target, **changes):
-    return run_probes([target], options(lab, **changes))[target]
+    return run_probes([target], lab_options(lab, **changes))[target]
 
 
 def test_imaps_good_certificate(lab):
@@ -114,7 +106,7 @@ def test_pop_only_server_refuses_imap(lab):
             Target("pop.poponly.test", lab["poponly"].ports["imaps"], "imap", True),
             Target("pop.poponly.test", lab["poponly"].ports["pop3s"], "pop3", True),
         ],
-        options(lab),
+        lab_options(lab),
     )
     imap, pop = results.values()
     assert (imap.status, imap.error) == (ProbeStatus.ERROR, ProbeError.REFUSED)
@@ -159,7 +151,7 @@ def test_login_after_stls_and_never_over_plaintext(lab, mail_for_bob):
     plain = Target(NAME, lab["good"].ports["pop3"], "pop3", False, try_starttls=False)
     secret = Credentials("bob", "bob-secret")
     results = run_probes(
-        [upgraded, plain], options(lab, credentials={upgraded: secret, plain: secret})
+        [upgraded, plain], lab_options(lab, credentials={upgraded: secret, plain: secret})
     )
     assert results[upgraded].mailbox.messages == mail_for_bob
     assert results[plain].mailbox is None
@@ -208,7 +200,7 @@ def test_hostile_servers_end_within_their_bounds(lab):
         good = Target(NAME, lab["good"].ports["imaps"], "imap", True)
         tracemalloc.start()
         started = time.monotonic()
-        results = run_probes([*targets.values(), good], options(lab, timeout=1.0))
+        results = run_probes([*targets.values(), good], lab_options(lab, timeout=1.0))
         elapsed = time.monotonic() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -246,7 +238,7 @@ def test_pop3_server_without_capa_and_an_imap_server_saying_bye(lab):
     with hostile.serving(handlers) as ports:
         old_target = Target("127.0.0.1", ports["old"], None, False)
         bye_target = Target("127.0.0.1", ports["bye"], None, False)
-        results = run_probes([old_target, bye_target], options(lab))
+        results = run_probes([old_target, bye_target], lab_options(lab))
     old, bye = results[old_target], results[bye_target]
     assert (old.status, old.protocol, old.capabilities_before_tls) == (
         ProbeStatus.COMPLETED,
@@ -351,7 +343,6 @@ def test_probe_command_login_from_environment(lab, mail_for_bob, monkeypatch):
 
 
 def test_scan_probes_each_account_and_the_pop_hosts_imap_ports(lab, tmp_path):
-    from .conftest import write_profile
 
     prefs = {
         "mail.accountmanager.accounts": "account1",
@@ -392,7 +383,6 @@ def test_scan_probes_each_account_and_the_pop_hosts_imap_ports(lab, tmp_path):
 
 
 def test_offline_scan_lists_probes_as_skipped(tmp_path):
-    from .conftest import pop_and_imap, write_profile
 
     write_profile(tmp_path / "home" / "pat", pop_and_imap())
     result = CliRunner().invoke(
@@ -404,7 +394,6 @@ def test_offline_scan_lists_probes_as_skipped(tmp_path):
 
 
 def test_scan_login_counts_mail_left_on_the_pop_server(lab, mail_for_bob, tmp_path, monkeypatch):
-    from .conftest import write_profile
 
     prefs = {
         "mail.accountmanager.accounts": "account1",
