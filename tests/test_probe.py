@@ -434,3 +434,21 @@ def test_scan_login_counts_mail_left_on_the_pop_server(lab, mail_for_bob, tmp_pa
     steps = " ".join(account["recommendation"]["steps"])
     assert f"The POP3 server still holds {mail_for_bob} message(s)" in steps
     assert "bob-secret" not in result.output
+
+
+def test_at_most_per_host_probes_reach_one_host_at_once(lab):
+    import asyncio
+
+    live = {"now": 0, "most": 0}
+
+    async def counting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        live["now"] += 1
+        live["most"] = max(live["most"], live["now"])
+        await asyncio.sleep(0.3)  # hold the connection while others try to come in
+        live["now"] -= 1
+        writer.close()
+
+    with hostile.serving({f"s{n}": counting for n in range(8)}) as ports:
+        targets = [Target("127.0.0.1", port, None, False) for port in ports.values()]
+        run_probes(targets, lab_options(lab, per_host=3, concurrency=8))
+    assert live["most"] == 3
