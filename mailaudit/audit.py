@@ -22,6 +22,7 @@ from mailaudit.discover import Findings, Question, providers
 from mailaudit.machine import MachineFiles, describe_machine
 from mailaudit.model import (
     Account,
+    LocalMailbox,
     Machine,
     MachineReport,
     Protocol,
@@ -59,6 +60,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
         hostname, system = describe_machine(files)
 
     accounts: list[Account] = []
+    local_mailboxes: list[LocalMailbox] = []
     skipped: list[Skipped] = []
     found: list[Found] = []
     # Exports alone, without --root, mean the accounts of another machine: leave this one out.
@@ -75,6 +77,8 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
     for item in found:
         if isinstance(item, Account):
             accounts.append(item)
+        elif isinstance(item, LocalMailbox):
+            local_mailboxes.append(item)
         else:
             skipped.append(item)
 
@@ -91,6 +95,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
         ),
         accounts=tuple(classified),
         skipped=tuple(skipped),
+        local_mailboxes=tuple(local_mailboxes),
     )
     return advise(report, known, options.policy)
 

@@ -116,7 +116,7 @@ class MachineFiles:
         """The whole file, or UnreadableFile when it is missing, unreadable or over `limit`."""
         real = self.check_inside(path)
         try:
-            fd = _open_read_only(real)
+            fd = open_read_only(real)
         except OSError as exc:
             raise UnreadableFile(str(path), _reason(exc)) from None
         try:
@@ -193,7 +193,7 @@ def _subfolders(folder: Path) -> list[Path]:
         return []
 
 
-def _open_read_only(path: Path) -> int:
+def open_read_only(path: Path) -> int:
     """Open for reading; on Linux without touching the access time when we are allowed to."""
     flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
     noatime = getattr(os, "O_NOATIME", 0)

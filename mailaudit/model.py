@@ -253,6 +253,25 @@ class Account:
 
 
 @dataclass(frozen=True)
+class LocalMailbox:
+    """Mail kept on this machine that no configured account fetches or syncs: Apple Mail's On My
+    Mac, Thunderbird's Local Folders when no POP3 account delivers into it, a PST attached to no
+    account. Data beside the accounts, never an account of its own."""
+
+    client: Client
+    user: str
+    profile: str
+    name: str  # as the client shows it: "On My Mac", "Local Folders", the PST's file name
+    store: LocalStore
+    origin: str  # the file or folder it was found from
+
+    @property
+    def id(self) -> str:
+        """Stable across runs, like an account's, and never equal to one."""
+        return stable_id("local-mailbox", self.client.value, self.user, self.origin, self.name)
+
+
+@dataclass(frozen=True)
 class Skipped:
     """Something that could not be read, with where and why. Skipped input stays in the report."""
 
@@ -284,6 +303,7 @@ class MachineReport:
     machine: Machine
     accounts: tuple[Account, ...]
     skipped: tuple[Skipped, ...] = ()
+    local_mailboxes: tuple[LocalMailbox, ...] = ()  # per user, beside the accounts
     findings: tuple[Finding, ...] = ()  # about the machine, not one account (unreadable input)
     schema_version: int = field(default=1, init=False)
 

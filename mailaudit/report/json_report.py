@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from mailaudit.model import Account, MachineReport
+from mailaudit.model import Account, LocalMailbox, MachineReport
 from mailaudit.report.words import TOOL_NAME
 
 
@@ -20,6 +20,7 @@ def to_dict(report: MachineReport) -> dict[str, Any]:
         "tool": {"name": TOOL_NAME, "version": report.tool_version},
         "machine": asdict(report.machine),
         "accounts": [_account(a) for a in report.accounts],
+        "local_mailboxes": [_local_mailbox(m) for m in report.local_mailboxes],
         "skipped": [asdict(s) for s in report.skipped],
         "findings": [asdict(f) for f in report.findings],
         "summary": asdict(report.summary),
@@ -53,4 +54,16 @@ def _account(account: Account) -> dict[str, Any]:
         "findings": fields["findings"],
         "discovery": fields["discovery"],
         "recommendation": account.recommendation,
+    }
+
+
+def _local_mailbox(mailbox: LocalMailbox) -> dict[str, Any]:
+    return {
+        "id": mailbox.id,
+        "client": mailbox.client,
+        "user": mailbox.user,
+        "profile": mailbox.profile,
+        "name": mailbox.name,
+        "local_store": asdict(mailbox.store),
+        "origin": mailbox.origin,
     }

@@ -1,0 +1,1 @@
+"""One reader per local mail format: mbox, maildir, mh, emlx, pst, eml."""
