@@ -116,6 +116,14 @@ def highest(report: MachineReport) -> Severity | None:
     return max(found, key=SEVERITY_ORDER.index) if found else None
 
 
+def severity_counts(report: MachineReport) -> dict[Severity, int]:
+    """How many findings of each severity, the most severe first; every severity present."""
+    counts = dict.fromkeys(reversed(SEVERITY_ORDER), 0)
+    for finding in [f for a in report.accounts for f in a.findings] + list(report.findings):
+        counts[finding.severity] += 1
+    return counts
+
+
 def at_least(severity: Severity, threshold: Severity) -> bool:
     return SEVERITY_ORDER.index(severity) >= SEVERITY_ORDER.index(threshold)
 

@@ -26,6 +26,8 @@ from mailaudit.model import (
     Machine,
     MachineReport,
     Protocol,
+    Run,
+    RunOptions,
     Security,
     Skipped,
     Target,
@@ -49,10 +51,12 @@ class AuditOptions:
     password_for: PasswordFor | None = None  # --login: count the mail left on POP3 servers
     provider_overrides: dict[str, dict[str, object]] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
+    prepared_by: str | None = None  # recorded for the client's document
 
 
 def run_audit(options: AuditOptions, progress: Progress | None = None) -> MachineReport:
     tell = progress or (lambda message: None)
+    started_at = _now()
     files = MachineFiles(options.root)
     if options.root is None and options.reg_files:
         hostname, system = "unknown", "Windows (read from registry exports)"
@@ -91,13 +95,37 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
             hostname=hostname,
             os=system,
             root=str(options.root) if options.root else None,
-            generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            generated_at=_now(),
         ),
         accounts=tuple(classified),
         skipped=tuple(skipped),
         local_mailboxes=tuple(local_mailboxes),
     )
-    return advise(report, known, options.policy)
+    advised = advise(report, known, options.policy)
+    return replace(advised, run=_run(options, started_at))
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _run(options: AuditOptions, started_at: str) -> Run:
+    dns = options.probe.dns_server
+    return Run(
+        options=RunOptions(
+            offline=options.offline,
+            timeout=options.probe.timeout,
+            concurrency=options.probe.concurrency,
+            dns_server=None if dns is None else _host_port(*dns),
+        ),
+        started_at=started_at,
+        finished_at=_now(),
+        prepared_by=options.prepared_by,
+    )
 
 
 def account_targets(account: Account) -> list[Target]:

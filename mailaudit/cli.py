@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import getpass
 import os
+import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,9 +15,9 @@ import typer
 from mailaudit import __version__, discover, policy
 from mailaudit.advise import at_least, highest
 from mailaudit.audit import AuditOptions, PasswordFor, run_audit
-from mailaudit.errors import UsageError
+from mailaudit.errors import ReportFileError, UsageError
 from mailaudit.fleet import load_reports, summarize
-from mailaudit.model import Account, Severity
+from mailaudit.model import Account, MachineReport, Severity
 from mailaudit.probe import ProbeOptions, run_probes
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.probe.targets import dns_server, probe_targets
@@ -23,12 +25,16 @@ from mailaudit.redact import redact
 from mailaudit.report import (
     FleetFormat,
     Format,
+    RenderOptions,
     ResultsFormat,
     fleet_report,
+    format_of,
+    json_report,
     lookup_report,
     probe_report,
     render,
 )
+from mailaudit.report.catalog import Language
 
 app = typer.Typer(
     help="Audit the mail accounts of a PC: which clients, POP or IMAP, where the mail lives.",
@@ -118,9 +124,6 @@ InsecureLogin = Annotated[
         "failed verification. Never over plaintext.",
     ),
 ]
-FormatOption = Annotated[
-    Format, typer.Option("--format", help="Report format.", case_sensitive=False)
-]
 ResultsFormatOption = Annotated[
     ResultsFormat, typer.Option("--format", help="Report format.", case_sensitive=False)
 ]
@@ -132,6 +135,41 @@ Output = Annotated[
         metavar="FILE",
         dir_okay=False,
         help="Write the report to FILE instead of standard output.",
+    ),
+]
+ReportFormat = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        help="Report format on standard output (default table). With --output, the file's "
+        "extension tells the format, and --format must agree with it.",
+        case_sensitive=False,
+    ),
+]
+Outputs = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        dir_okay=False,
+        help="Write the report to FILE, in the format its extension names: .json, .html, .md, "
+        ".csv, .txt (the table). Repeat it for several formats from one run.",
+    ),
+]
+Lang = Annotated[
+    Language | None,
+    typer.Option(
+        "--lang",
+        case_sensitive=False,
+        help="Language of the client document (html, markdown): en or de. "
+        "Default: the locale's (LC_ALL, LC_MESSAGES, LANG), else en.",
+    ),
+]
+PreparedBy = Annotated[
+    str | None,
+    typer.Option(
+        "--prepared-by", metavar="NAME", help="Who prepared the report, for the client document."
     ),
 ]
 Quiet = Annotated[
@@ -172,8 +210,10 @@ def scan(
     offline: Annotated[
         bool, typer.Option("--offline", help="Send nothing over the network: no probes, no DNS.")
     ] = False,
-    fmt: FormatOption = Format.TABLE,
-    output: Output = None,
+    fmt: ReportFormat = None,
+    outputs: Outputs = None,
+    lang: Lang = None,
+    prepared_by: PreparedBy = None,
     timeout: Timeout = None,
     concurrency: Concurrency = None,
     dns: DnsServer = None,
@@ -219,6 +259,7 @@ def scan(
     """
     progress = None if quiet else _progress
     try:
+        destinations = _destinations(outputs, fmt)
         settings = policy.load(config) if config else policy.Settings()
         probe = _probe_options(
             timeout, concurrency, dns, ca_file, settings, insecure_login=insecure_login
@@ -232,19 +273,22 @@ def scan(
             password_for=password_for,
             provider_overrides=settings.providers,
             policy=settings.policy,
+            prepared_by=prepared_by,
         )
         report = run_audit(options, progress)
     except UsageError as exc:
         typer.echo(f"mailaudit: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     worst = highest(report)
-    _write(render(redact(report) if redact_report else report, fmt), output)
-    if not quiet and (output is not None or fmt is not Format.TABLE):  # the table ends with it
+    _write_all(redact(report) if redact_report else report, destinations, lang)
+    written = [str(path) for path, _ in destinations if path is not None]
+    if not quiet and (written or fmt not in (None, Format.TABLE)):  # the table starts with it
         summary = report.summary
         typer.echo(
             f"{summary.accounts} account(s) ({summary.pop3} POP3, {summary.imap} IMAP, "
             f"{summary.exchange} Exchange, {summary.other} other), "
-            f"{len(report.skipped)} skipped" + (f"; report written to {output}" if output else ""),
+            f"{len(report.skipped)} skipped"
+            + (f"; report written to {', '.join(written)}" if written else ""),
             err=True,
         )
     if fail_on is not None and worst is not None and at_least(worst, fail_on):
@@ -254,6 +298,37 @@ def scan(
                 err=True,
             )
         raise typer.Exit(EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command("report")
+def report_command(
+    saved: Annotated[
+        Path,
+        typer.Argument(
+            metavar="REPORT.json",
+            help="A report saved by `mailaudit scan -o REPORT.json`.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    fmt: ReportFormat = None,
+    outputs: Outputs = None,
+    lang: Lang = None,
+    prepared_by: PreparedBy = None,
+) -> None:
+    """Render a saved JSON report again, in any format, without scanning: the same bytes the
+    scan would have written."""
+    try:
+        destinations = _destinations(outputs, fmt)
+        report = json_report.load(saved)
+    except (UsageError, ReportFileError) as exc:
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if prepared_by is not None and report.run is not None:
+        report = replace(report, run=replace(report.run, prepared_by=prepared_by))
+    _write_all(report, destinations, lang)
     raise typer.Exit(EXIT_OK)
 
 
@@ -421,6 +496,63 @@ def _password_source(variable: str | None) -> PasswordFor:
         return getpass.getpass(f"Password{where} (empty to skip): ") or None
 
     return password_for
+
+
+def _destinations(
+    outputs: list[Path] | None, fmt: Format | None
+) -> list[tuple[Path | None, Format]]:
+    """Where each rendering goes (None: standard output) and in which format, checked before
+    anything runs: a wrong name fails in a second, not after a minute of probing."""
+    if not outputs:
+        return [(None, fmt or Format.TABLE)]
+    return [(path, _output_format(path, fmt)) for path in dict.fromkeys(outputs)]
+
+
+def _output_format(path: Path, fmt: Format | None) -> Format:
+    """One --output's format: its extension's, which --format, when given, must agree with."""
+    named = format_of(path)
+    if named is None:
+        if fmt is None:
+            raise UsageError(
+                f"--output {path}: the extension names no format; use .json, .html, .md, "
+                ".csv or .txt, or give --format"
+            )
+        return fmt
+    if fmt is not None and fmt is not named:
+        raise UsageError(
+            f"--output {path}: the extension says {named.value} but --format says {fmt.value}"
+        )
+    return named
+
+
+def _write_all(
+    report: MachineReport, destinations: list[tuple[Path | None, Format]], lang: Language | None
+) -> None:
+    language = (lang or _locale_language()).value
+    for path, fmt in destinations:
+        if path is None:
+            _write(render(report, fmt, _terminal_options(language)), None)
+        else:  # a file: the whole table, never an escape sequence
+            _write(render(report, fmt, RenderOptions(lang=language)), path)
+
+
+def _terminal_options(language: str) -> RenderOptions:
+    """On a terminal (or with COLUMNS set) the table fits its width; colour only on a
+    terminal, and never with NO_COLOR set (https://no-color.org)."""
+    tty = sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if tty or "COLUMNS" in os.environ else None
+    colour = tty and not os.environ.get("NO_COLOR")
+    return RenderOptions(lang=language, width=width, colour=colour)
+
+
+def _locale_language() -> Language:
+    """The first of LC_ALL, LC_MESSAGES, LANG that is set, as gettext reads them."""
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable)
+        if value:
+            code = value.split("_")[0].split(".")[0].lower()
+            return next((lang for lang in Language if lang.value == code), Language.EN)
+    return Language.EN
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -27,3 +27,12 @@ class PrefsSyntaxError(MailauditError):
         super().__init__(f"line {line}: {message}")
         self.line = line
         self.message = message
+
+
+class ReportFileError(MailauditError):
+    """A saved JSON report that cannot be read back: where, and what is wrong."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason

@@ -289,6 +289,26 @@ class Machine:
 
 
 @dataclass(frozen=True)
+class RunOptions:
+    """The options that shaped what the run could find, as given or defaulted."""
+
+    offline: bool
+    timeout: float  # seconds, each network step
+    concurrency: int
+    dns_server: str | None  # "HOST:PORT", or None for the system's resolver
+
+
+@dataclass(frozen=True)
+class Run:
+    """How the report was made: a report read later says whether its probes could run."""
+
+    options: RunOptions
+    started_at: str  # ISO-8601 UTC
+    finished_at: str  # ISO-8601 UTC
+    prepared_by: str | None = None  # the technician's name for the client's document
+
+
+@dataclass(frozen=True)
 class Summary:
     accounts: int
     pop3: int
@@ -305,6 +325,7 @@ class MachineReport:
     skipped: tuple[Skipped, ...] = ()
     local_mailboxes: tuple[LocalMailbox, ...] = ()  # per user, beside the accounts
     findings: tuple[Finding, ...] = ()  # about the machine, not one account (unreadable input)
+    run: Run | None = None  # None in reports written before 0.2
     schema_version: int = field(default=1, init=False)
 
     @property

@@ -1,12 +1,14 @@
 """One row per account, for spreadsheets. Cells that a spreadsheet would run as a formula
-(starting with =, +, -, @) are prefixed with an apostrophe."""
+(starting with =, +, -, @) are prefixed with an apostrophe. The text starts with a byte order
+mark: without it Excel reads UTF-8 as the Windows code page and garbles every umlaut."""
 
 from __future__ import annotations
 
 import csv
 import io
 
-from mailaudit.model import MachineReport
+from mailaudit.advise import SEVERITY_ORDER
+from mailaudit.model import Account, MachineReport
 
 COLUMNS = (
     "machine",
@@ -23,6 +25,7 @@ COLUMNS = (
     "local_store",
     "local_bytes",
     "findings",
+    "highest_severity",
     "recommendation",
     "account_id",
 )
@@ -30,6 +33,7 @@ COLUMNS = (
 
 def render(report: MachineReport) -> str:
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for a in report.accounts:
@@ -52,6 +56,7 @@ def render(report: MachineReport) -> str:
                     store.path if store else "",
                     store.bytes if store and store.exists else "",
                     " ".join(f.rule for f in a.findings),
+                    _highest(a),
                     (a.recommendation or {}).get("action", ""),
                     a.id,
                 )
@@ -62,3 +67,8 @@ def render(report: MachineReport) -> str:
 
 def _safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _highest(account: Account) -> str:
+    found = [f.severity for f in account.findings]
+    return max(found, key=SEVERITY_ORDER.index).value if found else ""
