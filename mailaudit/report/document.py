@@ -158,6 +158,10 @@ def _verdict(report: MachineReport, only: list[OnlyCopy], words: Catalog) -> tup
     movable = [a for a in report.accounts if _action(a) == "switch-to-imap"]
     if movable:
         sentences.append(words.count("verdict.movable", len(movable)))
+    if only:
+        sentences.append(words.text("verdict.next_backup"))
+    elif sentences:
+        sentences.append(words.text("verdict.next"))
     return tuple(sentences) or (words.text("verdict.none"),)
 
 

@@ -53,8 +53,10 @@ th { background: #eee; }
 li { break-inside: avoid; }
 """
 LIGHT_COLOURS = {"red": "#d32f2f", "amber": "#f9a825", "green": "#388e3c"}
-# A token this long (characters) may be split after / \\ . @; shorter ones fit any column whole.
-LONG_TOKEN = re.compile(r"\S{20,}")
+# A token this long (characters) may be split after / \\ . @; a shorter one with a hyphen is
+# kept whole, so that "mail.weber-partner.example:110" never breaks at its hyphen.
+LONG_TOKEN = 36
+TOKEN = re.compile(r"\S+")
 
 
 def render(report: MachineReport, lang: str = "en") -> str:
@@ -150,12 +152,15 @@ def _table(
 
 def text(value: str) -> str:
     """Escaped, with long tokens breakable only after / \\ . @ and each piece kept whole."""
-    return LONG_TOKEN.sub(_breakable, escape(value, quote=True))
+    return TOKEN.sub(_breakable, escape(value, quote=True))
 
 
 def _breakable(match: re.Match[str]) -> str:
+    token = match.group(0)
+    if len(token) < LONG_TOKEN:
+        return f'<span class="nb">{token}</span>' if "-" in token else token
     # Entities (&amp;) hold no / \ . @, so splitting after those never cuts one in two.
-    pieces = [p for p in re.split(r"(?<=[/\\.@])", match.group(0)) if p]
+    pieces = [p for p in re.split(r"(?<=[/\\.@])", token) if p]
     return "<wbr>".join(f'<span class="nb">{p}</span>' for p in pieces)
 
 
