@@ -112,7 +112,8 @@ def test_one_bar_per_mailbox_with_an_only_copy_largest_first():
     expected = [c.bytes for c in only_copies(report) if c.bytes is not None]
     assert values == sorted(values, reverse=True) == expected
     assert len(values) == 6
-    widths = [int(w) for w in re.findall(r'<rect class="bar" x="0" y="\d+" width="(\d+)"', mail_chart)]
+    bar = r'<rect class="bar" x="0" y="\d+" width="(\d+)"'
+    widths = [int(w) for w in re.findall(bar, mail_chart)]
     assert widths == sorted(widths, reverse=True) and widths[-1] >= 2  # none disappears
     assert re.findall(r'data-value="(\d+)"', types_chart) == ["7", "6", "1", "2"]
 
@@ -126,7 +127,7 @@ def test_hostile_names_are_escaped_inside_the_svg():
     )
     html = render(report, Format.HTML)
     mail_chart = svg_charts(html)[0]
-    assert "<svg onload" not in html and "</text>\">" not in mail_chart
+    assert "<svg onload" not in html and '</text>">' not in mail_chart
     assert "&lt;svg onload=&quot;x()&quot;&gt;&amp;amp;&lt;/text&gt;" in mail_chart
 
 
