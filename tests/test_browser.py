@@ -78,17 +78,26 @@ def test_the_request_detector_sees_a_page_that_asks_for_something(tmp_path):
     )
 
 
+# The document leaves the paper size to the printer; the test prints on both.
+PAPER = {"letter": ("", "(letter)"), "a4": ("@page { size: A4; }", "(A4)")}
+
+
+@pytest.mark.parametrize("paper", list(PAPER))
 @pytest.mark.parametrize("lang", ["en", "de"])
-def test_the_printed_document_reads_whole_and_asks_for_nothing(lang, tmp_path):
+def test_the_printed_document_reads_whole_and_asks_for_nothing(lang, paper, tmp_path):
     report = frozen_sample()
     page = tmp_path / f"report-{lang}.html"
-    page.write_text(render(report, Format.HTML, RenderOptions(lang=lang)), encoding="utf-8")
+    html = render(report, Format.HTML, RenderOptions(lang=lang))
+    page_rule, page_size = PAPER[paper]
+    page.write_text(html.replace("</style>", page_rule + "</style>", 1), encoding="utf-8")
     pdf, png = tmp_path / "report.pdf", tmp_path / "report.png"
     requests = chromium(page, tmp_path, f"--print-to-pdf={pdf}")
     requests += chromium(page, tmp_path, f"--screenshot={png}", "--window-size=1000,1400")
     assert requests == []
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
 
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    assert page_size in info.stdout
     text = pdf_text(pdf)
     doc = document(report, lang)
     words = [

@@ -160,8 +160,17 @@ def test_scan_finds_the_imap_twin_of_a_pop_account(lab, tmp_path):
         "--ca-file", str(lab["certs"] / "ca.crt"), "--dns-server", f"127.0.0.1:{lab['dns'].port}",
     ])  # fmt: skip
     assert result.exit_code == EXIT_OK, result.output
-    account = json.loads(result.stdout)["accounts"][0]
+    document = json.loads(result.stdout)
+    account = document["accounts"][0]
     assert account["probes"][0]["status"] == "completed"
+    # The report says how it was made: online, through which DNS server, within which time.
+    assert document["run"]["options"] == {
+        "offline": False,
+        "timeout": 2.0,
+        "concurrency": 32,
+        "dns_server": f"127.0.0.1:{lab['dns'].port}",
+    }
+    assert document["run"]["started_at"] <= document["run"]["finished_at"]
     discovery = account["discovery"]
     assert discovery["imap"] == "offered"
     assert discovery["best"]["origin"] == "SRV _imaps._tcp.full.test"
