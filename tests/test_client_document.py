@@ -3,6 +3,7 @@ brings it back."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import string
@@ -10,10 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mailaudit.errors import ReportFileError
 from mailaudit.model import Client, LocalMailbox, LocalStore, Protocol
-from mailaudit.report import Format, RenderOptions, render
+from mailaudit.report import EXTENSIONS, Format, RenderOptions, render
 from mailaudit.report.at_risk import only_copies
 from mailaudit.report.catalog import LANGUAGES, catalog
 from mailaudit.report.document import document
@@ -27,7 +30,7 @@ CATALOGS = Path(__file__).parent.parent / "mailaudit" / "report" / "catalogs"
 
 def client_part(html: str) -> str:
     """The owner's pages: everything before the technician's appendix."""
-    return html.split('<section class="appendix">')[0]
+    return html.split('<section class="appendix" lang="en">')[0]
 
 
 def svg_charts(html: str) -> list[str]:
@@ -87,7 +90,7 @@ def test_product_names_not_enum_values_reach_the_client():
     owner = client_part(html)
     for product in ("Thunderbird", "Outlook", "Apple Mail"):
         assert product in owner
-    appendix = html.split('<section class="appendix">')[1]
+    appendix = html.split('<section class="appendix" lang="en">')[1]
     assert ">apple-mail<" not in appendix and ">thunderbird<" not in appendix
 
 
@@ -211,3 +214,47 @@ def test_loading_refuses_what_is_not_a_scan_report_with_the_reason(tmp_path):
         path.write_text("{not json" if content is None else json.dumps(content))
         with pytest.raises(ReportFileError, match=re.escape(reason)):
             load(path)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_damaged_saved_report_is_refused_with_a_reason_never_a_crash(data, tmp_path_factory):
+    """Any one value of a real report replaced by any JSON value: loaded, or a clear refusal."""
+    document_ = json.loads(saved_sample())
+    parent, key = data.draw(_a_place(document_))
+    parent[key] = data.draw(JSON_VALUES)
+    path = tmp_path_factory.mktemp("saved") / "report.json"
+    path.write_text(json.dumps(document_))
+    try:
+        load(path)
+    except ReportFileError as error:
+        assert str(error).startswith(str(path)) and "\n" not in str(error)
+
+
+@functools.cache
+def saved_sample() -> str:
+    return render(frozen_sample(), Format.JSON)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@st.composite
+def _a_place(draw, document_):
+    """A container in the document and one of its keys or indexes, walked down at random."""
+    parent, key = document_, draw(st.sampled_from(sorted(document_)))
+    while isinstance(parent[key], (dict, list)) and parent[key] and draw(st.booleans()):
+        parent = parent[key]
+        keys = sorted(parent) if isinstance(parent, dict) else list(range(len(parent)))
+        key = draw(st.sampled_from(keys))
+    return parent, key
+
+
+def test_every_format_has_a_file_extension():
+    assert set(EXTENSIONS.values()) == set(Format)

@@ -99,7 +99,7 @@ def render(report: MachineReport, lang: str = "en") -> str:
 def _appendix(doc: Document) -> list[str]:
     appendix = doc.appendix
     parts = [
-        '<section class="appendix">',
+        '<section class="appendix" lang="en">',  # the technical words stay English
         f"<h1>{text(appendix.heading)}</h1>",
         "<h2>Accounts</h2>",
         _table(ACCOUNT_COLUMNS, appendix.accounts),

@@ -112,16 +112,20 @@ def load(path: Path) -> MachineReport:
 
 def from_dict(document: object) -> MachineReport:
     """The inverse of to_dict. Raises _Mismatch naming the first field that does not fit."""
-    if not isinstance(document, dict) or document.get("tool", {}).get("name") != TOOL_NAME:
+    tool = document.get("tool") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or not isinstance(tool, dict):
+        raise _Mismatch("not a mailaudit report")
+    if tool.get("name") != TOOL_NAME:
         raise _Mismatch("not a mailaudit report")
     if "machine" not in document or "accounts" not in document:
         raise _Mismatch("not a scan report (a probe, lookup or fleet report cannot be rendered)")
     if document.get("schema_version") != 1:
         raise _Mismatch(f"schema_version {document.get('schema_version')!r} is not 1")
-    if document.get("accounts") and "key" not in document["accounts"][0]:
+    accounts = document["accounts"]
+    if isinstance(accounts, list) and any(isinstance(a, dict) and "key" not in a for a in accounts):
         raise _Mismatch("written by a mailaudit older than 0.2, which left out account keys")
     fields = {
-        "tool_version": document["tool"].get("version"),
+        "tool_version": tool.get("version"),
         **{k: v for k, v in document.items() if k not in ("tool", "summary", "schema_version")},
     }
     report: MachineReport = _build(MachineReport, fields, "report")
