@@ -26,7 +26,6 @@ ACCOUNT_COLUMNS = (
     "Account",
     "Type",
     "Server",
-    "Security",
     "Copy on server",
     "Mail on this PC",
 )
@@ -314,9 +313,9 @@ def _appendix(report: MachineReport, words: Catalog) -> Appendix:
             a.user,
             product_name(a.client.value),
             a.name + (f" <{a.email}>" if a.email and a.email != a.name else ""),
-            a.protocol.value.upper() if a.protocol is not Protocol.OTHER else a.declared_type,
+            (a.protocol.value.upper() if a.protocol is not Protocol.OTHER else a.declared_type)
+            + f", {a.incoming.security.value}",
             f"{a.incoming.host}:{a.incoming.port}" if a.incoming.host else "",
-            a.incoming.security.value,
             leave_on_server(a.leave_on_server, a.leave_on_server_days),
             _store_size(a),
         )

@@ -40,7 +40,7 @@ h3 { font-size: 1.05em; margin: 0.9em 0 0.2em; break-after: avoid; }
 .person { break-inside: avoid; }
 .person ol { margin: 0.2em 0 0.6em; padding-left: 1.6em; }
 .risk { color: #b3261e; font-weight: normal; }
-.appendix { break-before: page; font-size: 9pt; }
+.appendix { break-before: page; font-size: 8.5pt; }
 .appendix h1 { font-size: 1.4em; }
 table { border-collapse: collapse; width: 100%; }
 thead { display: table-header-group; }
@@ -53,8 +53,8 @@ th { background: #eee; }
 li { break-inside: avoid; }
 """
 LIGHT_COLOURS = {"red": "#d32f2f", "amber": "#f9a825", "green": "#388e3c"}
-# A token this long (characters) may be split after / \\ . @; a shorter one with a hyphen is
-# kept whole, so that "mail.weber-partner.example:110" never breaks at its hyphen.
+# A token this long (characters), or an address, may be split after / \\ . @; a shorter one
+# with a hyphen is kept whole, so that "mail.weber-partner.example:110" never breaks at all.
 LONG_TOKEN = 36
 TOKEN = re.compile(r"\S+")
 
@@ -157,7 +157,7 @@ def text(value: str) -> str:
 
 def _breakable(match: re.Match[str]) -> str:
     token = match.group(0)
-    if len(token) < LONG_TOKEN:
+    if len(token) < LONG_TOKEN and "@" not in token:  # addresses may wrap at their @
         return f'<span class="nb">{token}</span>' if "-" in token else token
     # Entities (&amp;) hold no / \ . @, so splitting after those never cuts one in two.
     pieces = [p for p in re.split(r"(?<=[/\\.@])", token) if p]
