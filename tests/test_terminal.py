@@ -74,3 +74,15 @@ def test_no_escape_in_a_pipe_or_a_file(tmp_path):
     subprocess.run([*SCAN, "-o", str(report)], cwd=REPO, env=environment(), check=True)
     written = report.read_bytes()
     assert b"\x1b" not in written and b"Findings:" in written
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 120])
+def test_hostile_names_do_not_widen_any_line(width):
+    from mailaudit.report import Format, RenderOptions, render
+
+    from .test_report import hostile_report
+
+    text = render(hostile_report(), Format.TABLE, RenderOptions(width=width, colour=True))
+    lines = ANSI.sub("", text).splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert "<script>alert(1)</script>" in "".join(lines)  # shown, wrapped, not lost
