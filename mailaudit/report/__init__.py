@@ -28,6 +28,7 @@ class FleetFormat(str, Enum):
     TABLE = "table"
     JSON = "json"
     MARKDOWN = "markdown"
+    HTML = "html"
 
 
 def render(report: MachineReport, fmt: Format) -> str:
