@@ -6,9 +6,10 @@ import getpass
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -16,7 +17,7 @@ from mailaudit import __version__, discover, policy
 from mailaudit.advise import at_least, highest
 from mailaudit.audit import AuditOptions, PasswordFor, run_audit
 from mailaudit.errors import ReportFileError, UsageError
-from mailaudit.fleet import load_reports, summarize
+from mailaudit.fleet import read_reports, summarize
 from mailaudit.model import Account, MachineReport, Severity
 from mailaudit.probe import ProbeOptions, run_probes
 from mailaudit.probe.pop3 import Credentials
@@ -444,24 +445,30 @@ def fleet(
     output: Output = None,
     quiet: Quiet = False,
 ) -> None:
-    """Summarise many machines: POP3 accounts, mail held only on PCs, mailboxes split across PCs."""
-    loaded, refused = load_reports(reports)
-    for refusal in refused:
+    """Summarise many machines: POP3 accounts, mail held only on PCs, mailboxes split across PCs.
+
+    Folders are searched for *.json reports, sub-folders too; reports are read one at a time.
+    """
+    summary = summarize(read_reports(reports))
+    for refusal in summary.refused:
         typer.echo(f"mailaudit: {refusal.path}: {refusal.reason}", err=True)
-    if not loaded:
-        typer.echo("mailaudit: no report could be read", err=True)
-        raise typer.Exit(EXIT_USAGE)
-    summary = summarize(loaded)
-    hostnames = [m.hostname.lower() for m in summary.machines]
-    for twice in sorted({h for h in hostnames if hostnames.count(h) > 1}):
+    for duplicate in summary.duplicates:
         typer.echo(
-            f"mailaudit: several reports are of {twice}: if it is one PC scanned twice, "
-            "its mailboxes show as split across machines",
+            f"mailaudit: {duplicate.path}: the same report as {duplicate.same_as}, counted once",
             err=True,
         )
-    _write(fleet_report.render(summary, fmt.value), output)
+    for warning in summary.warnings:
+        typer.echo(f"mailaudit: {warning}", err=True)
+    if not summary.machines:
+        typer.echo("mailaudit: no report could be read", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    _write_stream(lambda stream: fleet_report.write(summary, fmt.value, stream), output)
     if not quiet:
-        typer.echo(f"{len(loaded)} report(s) read, {len(refused)} refused", err=True)
+        typer.echo(
+            f"{len(summary.machines)} report(s) read, {len(summary.refused)} refused"
+            + (f", {len(summary.duplicates)} duplicate(s)" if summary.duplicates else ""),
+            err=True,
+        )
     raise typer.Exit(EXIT_OK)
 
 
@@ -561,6 +568,19 @@ def _write(text: str, output: Path | None) -> None:
         return
     try:
         output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"mailaudit: cannot write {output}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _write_stream(writer: Callable[[TextIO], None], output: Path | None) -> None:
+    """Like _write, for a renderer that writes piece by piece rather than returning text."""
+    if output is None:
+        writer(sys.stdout)
+        return
+    try:
+        with output.open("w", encoding="utf-8") as stream:
+            writer(stream)
     except OSError as exc:
         typer.echo(f"mailaudit: cannot write {output}: {exc.strerror or exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None

@@ -30,6 +30,7 @@ class FleetFormat(str, Enum):
     TABLE = "table"
     JSON = "json"
     MARKDOWN = "markdown"
+    HTML = "html"
 
 
 # What an output file's name says about its format.

@@ -43,11 +43,16 @@ MARKDOWN_ESCAPES = {
 def one_line(text: str) -> str:
     """Text for a terminal line: names come from users, and must not move the cursor or split a
     row, so line breaks become spaces and other control characters visible escapes."""
+    if text.isprintable():  # the common case, at C speed: fleet renders tens of thousands
+        return text
     return "".join(_visible(char) for char in text)
 
 
+_MARKDOWN_TABLE = str.maketrans(MARKDOWN_ESCAPES)
+
+
 def markdown_text(text: str) -> str:
-    return "".join(MARKDOWN_ESCAPES.get(char, char) for char in one_line(text))
+    return one_line(text).translate(_MARKDOWN_TABLE)
 
 
 def _visible(char: str) -> str:
