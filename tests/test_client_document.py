@@ -102,6 +102,9 @@ def test_local_mailboxes_count_as_mail_only_on_this_pc():
     mia = next(p for p in doc.people if p.name == "mia")
     assert any("“On My Mac” (Apple Mail)" in action for action in mia.actions)
     assert "Local mailboxes" in render(report, Format.HTML)
+    table = render(report, Format.TABLE)
+    assert "- mia / On My Mac (Apple Mail): 4.8 MB, /Users/mia/Library/Mail/V10/Mailboxes" in table
+    assert table.startswith("Mail only on this PC: 53.1 MB in 7 mailbox(es)")
 
 
 # ---------------------------------------------------------------- the charts

@@ -56,6 +56,13 @@ def render(report: MachineReport, width: int | None = None, colour: bool = False
         "",
     ]
     lines += _accounts(report, width) if report.accounts else ["No mail accounts found."]
+    if report.local_mailboxes:
+        lines += ["", "Local mailboxes (mail that no account fetches, kept only here):"]
+        lines += [
+            f"- {m.user} / {m.name} ({product_name(m.client.value)}): "
+            f"{human_bytes(m.store.bytes) if m.store.measured else 'not measured'}, {m.store.path}"
+            for m in report.local_mailboxes
+        ]
 
     conflicts = [
         f"- {a.user} / {a.name}: {c}"
