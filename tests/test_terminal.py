@@ -86,3 +86,20 @@ def test_hostile_names_do_not_widen_any_line(width):
     lines = ANSI.sub("", text).splitlines()
     assert max(len(line) for line in lines) <= width
     assert "<script>alert(1)</script>" in "".join(lines)  # shown, wrapped, not lost
+
+
+def test_wide_characters_count_as_two_columns():
+    from dataclasses import replace
+
+    from mailaudit.report import Format, RenderOptions, render
+    from mailaudit.report.words import display_width
+
+    from .conftest import audit
+
+    report = audit(SAMPLE)
+    wide = replace(report.accounts[0], name="山田太郎の事務所メール" * 4)
+    report = replace(report, accounts=(wide, *report.accounts[1:]))
+    for width in (80, 120):
+        lines = render(report, Format.TABLE, RenderOptions(width=width)).splitlines()
+        assert max(display_width(line) for line in lines) <= width
+        assert any("山田太郎" in line for line in lines)

@@ -14,7 +14,7 @@ from tabulate import tabulate
 from mailaudit.advise import severity_counts
 from mailaudit.model import Account, Discovery, MachineReport, ProbeResult, ProbeStatus, Protocol
 from mailaudit.report.at_risk import only_copies
-from mailaudit.report.words import leave_on_server, one_line, product_name
+from mailaudit.report.words import display_width, leave_on_server, one_line, product_name
 from mailaudit.units import human_bytes
 
 HEADERS = {
@@ -123,7 +123,7 @@ def _accounts(report: MachineReport, width: int | None) -> list[str]:
             tablefmt="simple",
             disable_numparse=True,
         )
-        if width is None or max(len(line) for line in text.splitlines()) <= width:
+        if width is None or max(display_width(line) for line in text.splitlines()) <= width:
             return text.splitlines()
     assert width is not None  # the first layout always fits no limit
     return _stacked(cells, width)
@@ -179,13 +179,25 @@ def _cells(account: Account) -> dict[str, str]:
 
 
 def _fit(line: str, width: int) -> list[str]:
-    """A prose line longer than the terminal, wrapped under its own indent."""
-    if len(line) <= width:
+    """A prose line wider than the terminal, wrapped under its own indent."""
+    if display_width(line) <= width:
         return [line]
     indent = " " * (len(line) - len(line.lstrip()) + 2)
-    return textwrap.wrap(
+    wrapped = textwrap.wrap(
         line, width, subsequent_indent=indent, break_on_hyphens=False, drop_whitespace=True
     )
+    # textwrap counts characters; a wide character (CJK) takes two columns, so cut again.
+    return [piece for part in wrapped for piece in _cut(part, width)]
+
+
+def _cut(text: str, width: int) -> list[str]:
+    pieces, current = [], ""
+    for char in text:
+        if display_width(current + char) > width:
+            pieces.append(current)
+            current = ""
+        current += char
+    return [*pieces, current]
 
 
 def _coloured(line: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 from mailaudit import __version__
@@ -92,3 +93,12 @@ PRODUCT_NAMES = {
 
 def product_name(client: str) -> str:
     return PRODUCT_NAMES.get(client, client)
+
+
+def display_width(text: str) -> int:
+    """The columns a terminal gives `text`: East Asian wide and fullwidth characters take two,
+    combining marks none (UAX #11)."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
