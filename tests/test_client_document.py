@@ -55,8 +55,12 @@ def with_local_mailbox(report, name="On My Mac", size=5_000_000):
 def test_the_verdict_names_the_mail_at_risk_and_the_unencrypted_accounts():
     doc = document(frozen_sample(), "en")
     assert doc.status == "red"
-    assert doc.verdict[0] == "6 mailboxes, 48.3 MB, exist only on this PC."
-    assert "2 accounts connect to their mail server without encryption." in doc.verdict
+    assert doc.verdict == (
+        "6 mailboxes, 48.3 MB, exist only on this PC; 1 more exists only here, its size not "
+        "measured; 2 accounts connect to their mail server without encryption.",
+        "Next, that mail is backed up; then 5 accounts move to IMAP, which keeps the mail on "
+        "the server.",
+    )
     assert ("Prepared by", "Jan Techniker") in doc.meta
     assert ("Date", "5 January 2026") in doc.meta
 
@@ -72,6 +76,29 @@ def test_a_machine_with_only_imap_is_green():
     assert doc.status == "green" and doc.status_label == "In Ordnung"
     assert doc.verdict == (catalog("de").text("verdict.none"),)
     assert doc.people == ()
+
+
+def test_a_provider_that_wants_oauth_is_named_in_the_verdict_and_the_actions():
+    from mailaudit.model import Finding, Severity
+
+    report = frozen_sample()
+    imap = next(a for a in report.accounts if a.name == "carla.lenz@gmail.com")
+    oauth = replace(
+        imap,
+        findings=(Finding("MA011", Severity.HIGH, "Provider requires OAuth", "Gmail"),),
+        recommendation={"action": "use-oauth", "summary": "Sign in again", "steps": []},
+    )
+    only = replace(report, accounts=(oauth,), findings=())
+    doc = document(only, "en")
+    assert doc.status == "red"
+    assert doc.verdict == (
+        "1 account must sign in a new way, as its provider requires.",
+        "The steps per person follow below.",
+    )
+    assert doc.people[0].actions == (
+        "Sign “carla.lenz@gmail.com” in again through the provider's sign-in page; the saved "
+        "password will stop working.",
+    )
 
 
 def test_actions_come_per_person_biggest_only_copy_first_without_tool_instructions():
@@ -97,7 +124,7 @@ def test_product_names_not_enum_values_reach_the_client():
 def test_local_mailboxes_count_as_mail_only_on_this_pc():
     report = with_local_mailbox(frozen_sample())
     doc = document(report, "en")
-    assert doc.verdict[0] == "7 mailboxes, 53.1 MB, exist only on this PC."
+    assert doc.verdict[0].startswith("7 mailboxes, 53.1 MB, exist only on this PC; ")
     assert doc.charts[0].bars[1].label == "mia: On My Mac"
     mia = next(p for p in doc.people if p.name == "mia")
     assert any("“On My Mac” (Apple Mail)" in action for action in mia.actions)

@@ -136,16 +136,22 @@ def _status(report: MachineReport) -> str:
 
 
 def _verdict(report: MachineReport, only: list[OnlyCopy], words: Catalog) -> tuple[str, ...]:
+    """Two sentences at most: what is at risk, then what happens next."""
     measured = [c for c in only if c.bytes is not None]
-    sentences = []
+    unmeasured = len(only) - len(measured)
+    risks = []
     if measured:
         total = sum(c.bytes or 0 for c in measured)
-        sentences.append(words.count("verdict.only_here", len(measured), size=words.size(total)))
-    if len(only) > len(measured):
-        sentences.append(words.count("verdict.unmeasured", len(only) - len(measured)))
+        risks.append(words.count("verdict.only_here", len(measured), size=words.size(total)))
+    if unmeasured:
+        key = "verdict.unmeasured_more" if measured else "verdict.unmeasured"
+        risks.append(words.count(key, unmeasured))
     unencrypted = [a for a in report.accounts if any(f.rule == "MA003" for f in a.findings)]
     if unencrypted:
-        sentences.append(words.count("verdict.unencrypted", len(unencrypted)))
+        risks.append(words.count("verdict.unencrypted", len(unencrypted)))
+    oauth = [a for a in report.accounts if any(f.rule == "MA011" for f in a.findings)]
+    if oauth:
+        risks.append(words.count("verdict.oauth", len(oauth)))
     others = [
         f
         for a in report.accounts
@@ -153,15 +159,29 @@ def _verdict(report: MachineReport, only: list[OnlyCopy], words: Catalog) -> tup
         if f.severity in SERIOUS and f.rule not in TOLD_ON_PAGE_ONE
     ]
     if others:
-        sentences.append(words.count("verdict.other_serious", len(others)))
-    movable = [a for a in report.accounts if _action(a) == "switch-to-imap"]
-    if movable:
-        sentences.append(words.count("verdict.movable", len(movable)))
-    if only:
-        sentences.append(words.text("verdict.next_backup"))
-    elif sentences:
-        sentences.append(words.text("verdict.next"))
-    return tuple(sentences) or (words.text("verdict.none"),)
+        risks.append(words.count("verdict.other_serious", len(others)))
+    if not risks and not _people_to_act(report):
+        return (words.text("verdict.none"),)
+    movable = len([a for a in report.accounts if _action(a) == "switch-to-imap"])
+    if only and movable:
+        then = words.count("verdict.next_backup_move", movable)
+    elif only:
+        then = words.text("verdict.next_backup")
+    elif movable:
+        then = words.count("verdict.next_move", movable)
+    else:
+        then = words.text("verdict.next")
+    return (*([_sentence("; ".join(risks))] if risks else []), then)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def _people_to_act(report: MachineReport) -> bool:
+    return any(_action(a) not in (None, "keep") for a in report.accounts) or bool(
+        report.local_mailboxes
+    )
 
 
 def _only_here_chart(only: list[OnlyCopy], words: Catalog) -> Chart:
