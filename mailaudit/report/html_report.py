@@ -31,6 +31,7 @@ h3 { font-size: 1.05em; margin: 0.9em 0 0.2em; break-after: avoid; }
 .verdict { display: flex; gap: 1em; align-items: center; border: 2px solid; border-radius: 6px;
            padding: 0.7em 1em; margin: 1em 0; break-inside: avoid; }
 .verdict p { margin: 0.15em 0; }
+.verdict .light { flex: none; }
 .verdict .label { font-weight: bold; font-size: 1.1em; }
 .red { border-color: #b3261e; } .amber { border-color: #b26a00; } .green { border-color: #2e7d32; }
 .charts { display: flex; flex-wrap: wrap; gap: 1em 2em; break-inside: avoid; }
