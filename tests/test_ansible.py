@@ -130,9 +130,10 @@ def test_the_playbook_audits_three_hosts_and_sums_them_up(tmp_path):
     assert documents["lager"]["machine"]["hostname"] == "lager-pc"
     assert [a["user"] for a in documents["chef"]["accounts"]] == ["eva", "eva"]
     html = (reports / "fleet.html").read_text()
-    assert "<h1>Mail on 3 computer(s)</h1>" in html
+    cells = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", html)]
+    assert "Mail on 3 computer(s)" in html
     for hostname in ("empfang-pc", "lager-pc", "chef-laptop"):
-        assert f">{hostname}</td>" in html
+        assert hostname in cells
     assert "fleet of 3 machine(s)" in result.stdout
     # Nothing of the audited images changed, and no report was left on a host.
     assert {name: tree_fingerprint(root) for name, root in roots.items()} == before

@@ -660,24 +660,23 @@ def test_memory_does_not_grow_with_the_number_of_reports(sample_document, tmp_pa
 def test_html_puts_the_risk_first_with_a_chart_of_the_machines(fleet):
     summary: FleetSummary = fleet["summary"]
     html = render(summary, "html")
-    verdict = re.search(r'<p class="verdict red">(.*?)</p>', html)
+    verdict = re.search(r'<section class="verdict red">.*?</section>', html)
     assert verdict is not None
-    assert verdict.group(1).startswith(
+    words = re.sub(r"<[^>]+>", "", verdict.group(0))
+    assert (
         f"{human_bytes(summary.totals.bytes_only_on_pcs)} of mail exist only on these computers"
+        in words
     )
-    assert "3 mailbox(es) are downloaded by more than one computer" in verdict.group(1)
-    assert html.index("verdict") < html.index("<svg") < html.index("<h2>Computers</h2>")
+    assert "3 mailbox(es) are downloaded by more than one computer" in words
+    assert html.index("verdict") < html.index('class="bar"') < html.index("<h2>Computers</h2>")
     # One bar per machine holding mail only there, the largest first and longest.
-    bars = re.findall(r'<rect x="200" y="\d+" width="(\d+)"[^>]*><title>([^<]*)</title>', html)
+    bars = re.findall(r'<rect class="bar" x="0" y="\d+" width="(\d+)"[^>]*data-value="(\d+)"', html)
     holding = sorted(
-        (m for m in summary.machines if m.bytes_only_here),
-        key=lambda m: (-m.bytes_only_here, m.machine),
+        (m.bytes_only_here for m in summary.machines if m.bytes_only_here), reverse=True
     )
-    assert [title.rsplit(": ", 1)[0] for _, title in bars] == [
-        m.machine.replace("&", "&amp;") for m in holding
-    ]
+    assert [int(value) for _, value in bars] == holding
     widths = [int(width) for width, _ in bars]
-    assert widths == sorted(widths, reverse=True) and widths[0] == 360
+    assert widths == sorted(widths, reverse=True)
     # Hostile names are text, never markup; no script, no outside resource.
     assert "a|b &lt;script&gt;x&lt;/script&gt;" in html
     assert "<script" not in html and "src=" not in html and "href=" not in html
