@@ -19,7 +19,8 @@ from mailaudit import __version__, discover
 from mailaudit.advise import Policy, advise
 from mailaudit.classify import classify
 from mailaudit.discover import Findings, Question, providers
-from mailaudit.machine import MachineFiles, describe_machine
+from mailaudit.errors import UnreadableFile
+from mailaudit.machine import DENIED, MachineFiles, describe_machine
 from mailaudit.model import (
     Account,
     LocalMailbox,
@@ -62,12 +63,20 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
     accounts: list[Account] = []
     local_mailboxes: list[LocalMailbox] = []
     skipped: list[Skipped] = []
+    skipped_once: set[Skipped] = set()
     found: list[Found] = []
     # Exports alone, without --root, mean the accounts of another machine: leave this one out.
     if options.root is not None or not options.reg_files:
-        users = files.users()
+        users, unlisted = files.users_and_notes()
+        for note in unlisted:
+            found.append(Skipped("machine", files.display(Path(note.path)), _not_readable(note)))
         tell(f"{len(users)} user(s) found" + (f" under {options.root}" if options.root else ""))
         for user in users:
+            try:
+                files.children(user.home)
+            except UnreadableFile as exc:
+                found.append(Skipped("machine", files.display(user.home), _not_readable(exc)))
+                continue
             for source_name, source in SOURCES:
                 tell(f"{user.name}: reading {source_name}")
                 found.extend(source(files, user))
@@ -79,7 +88,8 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
             accounts.append(item)
         elif isinstance(item, LocalMailbox):
             local_mailboxes.append(item)
-        else:
+        elif item not in skipped_once:  # a folder that blocks several sources is named once
+            skipped_once.add(item)
             skipped.append(item)
 
     known = providers.load(options.provider_overrides)
@@ -98,6 +108,12 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
         local_mailboxes=tuple(local_mailboxes),
     )
     return advise(report, known, options.policy)
+
+
+def _not_readable(exc: UnreadableFile) -> str:
+    if exc.reason == DENIED:
+        return f"{exc.reason}: not audited; run as administrator (root)"
+    return exc.reason
 
 
 def account_targets(account: Account) -> list[Target]:
