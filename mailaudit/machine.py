@@ -41,6 +41,8 @@ ABSENT = "does not exist"
 NOT_A_FOLDER = "is not a folder"
 DENIED = "cannot be read (permission denied)"
 
+COPY_PIECE = 1024 * 1024
+
 _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
@@ -150,6 +152,33 @@ class MachineFiles:
         if len(data) > limit:
             raise UnreadableFile(str(path), f"is over the {human_bytes(limit)} limit")
         return data
+
+    def copy_file(self, path: Path, destination: Path, limit: int) -> None:
+        """Stream a file into a private `destination` (a reader that wants a path of its own:
+        SQLite, regipy) in pieces, so that the file is never held in memory twice. Raises
+        UnreadableFile as read_bytes does."""
+        real = self.check_inside(path)
+        try:
+            fd = open_read_only(real)
+        except OSError as exc:
+            raise UnreadableFile(str(path), _reason(exc)) from None
+        try:
+            size = os.fstat(fd).st_size
+            if size > limit:
+                raise UnreadableFile(
+                    str(path), f"is {human_bytes(size)}, over the {human_bytes(limit)} limit"
+                )
+            copied = 0
+            with os.fdopen(fd, "rb", closefd=False) as source, destination.open("xb") as out:
+                while piece := source.read(COPY_PIECE):
+                    copied += len(piece)
+                    if copied > limit:  # the file grew while we read it
+                        raise UnreadableFile(str(path), f"is over the {human_bytes(limit)} limit")
+                    out.write(piece)
+        except OSError as exc:
+            raise UnreadableFile(str(path), _reason(exc)) from None
+        finally:
+            os.close(fd)
 
     def is_folder(self, path: Path) -> bool:
         """True for a folder inside the root; never raises (absent, unreadable, outside: False)."""
