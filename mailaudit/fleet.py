@@ -41,6 +41,8 @@ class MachineSummary:
     accounts: int
     pop3: int
     bytes_only_here: int  # mail in local stores of POP3 accounts the server does not keep
+    local_mailboxes: int = 0  # On My Mac, Local Folders, a PST of no account
+    local_mailbox_bytes: int = 0  # measured bytes of those
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class FleetTotals:
     bytes_only_on_pcs: int
     stores_only_on_pcs: int  # local stores counted in bytes_only_on_pcs, each once
     stores_not_measured: int  # of those, stores not on the scanned disk: their bytes are unknown
+    local_mailboxes: int = 0
+    local_mailbox_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ def summarize(reports: Sequence[LoadedReport]) -> FleetSummary:
     stores_not_measured = 0
     for report, label in zip(reports, labels, strict=True):
         hostname: str = report.document["machine"]["hostname"]
-        accounts: list[dict[str, Any]] = report.document["accounts"]
+        accounts, local = _accounts_and_local_mailboxes(report.document)
         protocols.update(_protocol(account) for account in accounts)
         clients.update(account["client"] for account in accounts)
         here = [
@@ -154,6 +158,8 @@ def summarize(reports: Sequence[LoadedReport]) -> FleetSummary:
                 accounts=len(accounts),
                 pop3=len(here),
                 bytes_only_here=sum(size for size, _ in stores.values()),
+                local_mailboxes=len(local),
+                local_mailbox_bytes=sum(_measured_bytes(m.get("local_store")) for m in local),
             )
         )
     totals = FleetTotals(
@@ -170,6 +176,8 @@ def summarize(reports: Sequence[LoadedReport]) -> FleetSummary:
         bytes_only_on_pcs=sum(machine.bytes_only_here for machine in machines),
         stores_only_on_pcs=stores_counted,
         stores_not_measured=stores_not_measured,
+        local_mailboxes=sum(machine.local_mailboxes for machine in machines),
+        local_mailbox_bytes=sum(machine.local_mailbox_bytes for machine in machines),
     )
     return FleetSummary(
         totals=totals,
@@ -177,6 +185,29 @@ def summarize(reports: Sequence[LoadedReport]) -> FleetSummary:
         pop3_accounts=tuple(pop3_accounts),
         split_mailboxes=_split_mailboxes(pop3_accounts),
     )
+
+
+def _accounts_and_local_mailboxes(
+    document: dict[str, Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The configured accounts, and the local mailboxes. Reports written before local
+    mailboxes had their own list (0.1) showed them as accounts of protocol "other" declared
+    "local" (Apple Mail's On My Mac): those count as local mailboxes here too."""
+    accounts: list[dict[str, Any]] = []
+    local: list[dict[str, Any]] = list(document.get("local_mailboxes") or [])
+    for account in document["accounts"]:
+        if account["protocol"] == "other" and account.get("declared_type") == "local":
+            local.append(account)
+        else:
+            accounts.append(account)
+    return accounts, local
+
+
+def _measured_bytes(store: object) -> int:
+    if not isinstance(store, dict) or store.get("measured") is False:
+        return 0
+    size = store.get("bytes")
+    return size if _is_whole(size) and size >= 0 and store.get("exists", True) else 0
 
 
 def _report_files(path: Path) -> tuple[list[Path], str | None]:
@@ -264,6 +295,19 @@ def _shape_problem(document: dict[str, Any]) -> str | None:
         return _broken("accounts", "a list", accounts)
     for index, account in enumerate(accounts):
         problem = _account_problem(f"accounts[{index}]", account)
+        if problem is not None:
+            return problem
+    local = document.get("local_mailboxes", [])  # absent in reports before 0.2
+    if not isinstance(local, list):
+        return _broken("local_mailboxes", "a list", local)
+    for index, mailbox in enumerate(local):
+        where = f"local_mailboxes[{index}]"
+        if not isinstance(mailbox, dict):
+            return _broken(where, "an object", mailbox)
+        for key in ("client", "user", "name"):
+            if not isinstance(mailbox.get(key), str):
+                return _broken(f"{where}.{key}", "text", mailbox.get(key))
+        problem = _store_problem(f"{where}.local_store", mailbox.get("local_store"))
         if problem is not None:
             return problem
     return None

@@ -489,7 +489,7 @@ def test_a_powershell_redirected_report_is_read(sample_document, tmp_path):
     )
     loaded, refused = load_reports([path])
     assert refused == []
-    assert summarize(loaded).totals.accounts == 16
+    assert summarize(loaded).totals.accounts == 15
 
 
 def test_fleet_command(tmp_path):
@@ -525,3 +525,38 @@ def test_fleet_command_warns_when_two_reports_share_a_hostname(tmp_path):
     result = CliRunner().invoke(app, ["fleet", str(tmp_path)])
     assert result.exit_code == EXIT_OK
     assert "several reports are of empfang-pc" in result.stderr
+
+
+def test_a_report_from_before_local_mailboxes_is_read(sample_document, tmp_path):
+    """Reports of 0.1 listed On My Mac as an account of protocol "other" declared "local" and
+    had no local_mailboxes: fleet counts it as a local mailbox, not as an account."""
+    old = copy.deepcopy(sample_document)
+    on_my_mac = next(m for m in old.pop("local_mailboxes") if m["name"] == "On My Mac")
+    template = next(a for a in old["accounts"] if a["user"] == "mia")
+    old["accounts"].append(
+        {
+            **copy.deepcopy(template),
+            "name": "On My Mac",
+            "email": None,
+            "protocol": "other",
+            "declared_type": "local",
+            "incoming": {"host": None, "port": None, "security": "unknown", "username": None},
+            "local_store": on_my_mac["local_store"],
+        }
+    )
+    new_path = write(tmp_path / "new.json", json.dumps(sample_document).encode())
+    old_path = write(tmp_path / "old.json", json.dumps(old).encode())
+    (new,), _ = load_reports([new_path])
+    (loaded,), refused = load_reports([old_path])
+    assert refused == []
+    before, after = summarize([loaded]).totals, summarize([new]).totals
+    assert (before.accounts, before.other) == (after.accounts, after.other) == (15, 1)
+    assert before.local_mailboxes == 1 and after.local_mailboxes == 2  # + the PST of no account
+    assert before.local_mailbox_bytes == on_my_mac["local_store"]["bytes"] > 0
+
+
+def test_a_broken_local_mailbox_list_is_refused(sample_document, tmp_path):
+    broken = copy.deepcopy(sample_document)
+    broken["local_mailboxes"][0]["local_store"] = {"path": "/x", "bytes": -5}
+    path = write(tmp_path / "r.json", json.dumps(broken).encode())
+    assert "local_mailboxes[0].local_store.bytes should be a byte count" in refusal(path)

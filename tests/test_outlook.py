@@ -153,7 +153,14 @@ def test_export_and_hive_give_the_same_report(tmp_path, office):
         accounts = []
         for account in to_dict(report)["accounts"]:
             if account["origin"].startswith(origin_prefix):
-                account = dict(account, origin=account["origin"].split(": ", 1)[1], id=None)
+                # The recommendation names the user's local mailboxes, which this run holds
+                # twice (from the hive and from the export): compare the accounts themselves.
+                account = dict(
+                    account,
+                    origin=account["origin"].split(": ", 1)[1],
+                    id=None,
+                    recommendation=None,
+                )
                 account["origin"] = account["origin"].replace("HKEY_CURRENT_USER", "HKCU", 1)
                 accounts.append(account)
         return accounts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def frozen_sample():
         root="fixtures/machines/sample",
         generated_at="2026-01-01T00:00:00+00:00",
     )
-    return type(report)(report.tool_version, machine, report.accounts, report.skipped)
+    return replace(report, machine=machine)
 
 
 @pytest.mark.parametrize("root", [SAMPLE, REAL_TB / "root"], ids=["sample", "real-thunderbird"])
@@ -51,7 +52,20 @@ def test_schema_rejects_a_report_missing_a_contract_field():
 
 def test_summary_counts_protocols():
     summary = json.loads(render(audit(SAMPLE), Format.JSON))["summary"]
-    assert summary == {"accounts": 16, "pop3": 7, "imap": 6, "exchange": 1, "other": 2}
+    assert summary == {"accounts": 15, "pop3": 7, "imap": 6, "exchange": 1, "other": 1}
+
+
+def test_local_mailboxes_beside_the_accounts():
+    """On My Mac and an Outlook data file of no account are local mailboxes, not accounts."""
+    document = json.loads(render(audit(SAMPLE), Format.JSON))
+    assert not [a for a in document["accounts"] if a["declared_type"] == "local"]
+    local = {(m["user"], m["client"], m["name"]) for m in document["local_mailboxes"]}
+    assert local == {("mia", "apple-mail", "On My Mac"), ("erika", "outlook", "Archiv 2019")}
+    on_my_mac = next(m for m in document["local_mailboxes"] if m["name"] == "On My Mac")
+    assert on_my_mac["local_store"]["bytes"] > 0
+    assert on_my_mac["recommendation"]["action"] == "back-up"
+    for fmt in (Format.TABLE, Format.MARKDOWN, Format.HTML):
+        assert "Local mailboxes" in render(audit(SAMPLE), fmt)
 
 
 def test_ids_are_stable_and_unique():

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailaudit.advise import SEVERITY_ORDER
-from mailaudit.model import MachineReport, Protocol
+from mailaudit.advise import SEVERITY_ORDER, store_words
+from mailaudit.model import Account, LocalMailbox, MachineReport, Protocol
 from mailaudit.report.words import leave_on_server
 from mailaudit.units import human_bytes
 
@@ -25,6 +25,9 @@ ACCOUNT_COLUMNS = (
 )
 
 
+LOCAL_COLUMNS = ("User", "Program", "Mailbox", "Where and how big")
+
+
 @dataclass(frozen=True)
 class Plan:
     account: str
@@ -37,6 +40,7 @@ class Document:
     title: str
     facts: tuple[str, ...]  # the summary, sentence by sentence
     accounts: tuple[tuple[str, ...], ...]  # rows under ACCOUNT_COLUMNS
+    local_mailboxes: tuple[tuple[str, ...], ...]  # rows under LOCAL_COLUMNS
     risks: tuple[tuple[str, str, str], ...]  # (severity, title, detail), most severe first
     plans: tuple[Plan, ...]
     skipped: tuple[str, ...]
@@ -91,13 +95,17 @@ def document(report: MachineReport) -> Document:
             str(a.recommendation.get("summary", "")),
             tuple(str(s) for s in a.recommendation.get("steps", [])),
         )
-        for a in report.accounts
+        for a in _planned(report)
         if a.recommendation and a.recommendation.get("action") != "keep"
+    )
+    local = tuple(
+        (m.user, m.client.value, m.name, store_words(m.store)) for m in report.local_mailboxes
     )
     return Document(
         title=f"Mail audit of {report.machine.hostname}",
         facts=tuple(facts),
         accounts=rows,
+        local_mailboxes=local,
         risks=tuple(risks),
         plans=plans,
         skipped=tuple(f"{s.origin}: {s.reason}" for s in report.skipped),
@@ -105,7 +113,8 @@ def document(report: MachineReport) -> Document:
 
 
 def _only_here(report: MachineReport) -> int:
-    """Bytes held only on this PC: POP3 stores the server does not keep, each store once."""
+    """Bytes held only on this PC: POP3 stores the server does not keep, and local mailboxes,
+    each store once."""
     seen: dict[str, int] = {}
     for account in report.accounts:
         store = account.local_store
@@ -113,4 +122,12 @@ def _only_here(report: MachineReport) -> int:
             continue
         if account.leave_on_server is False or account.leave_on_server_days is not None:
             seen[store.path] = store.bytes
+    for mailbox in report.local_mailboxes:  # kept by no server at all
+        if mailbox.store.exists and mailbox.store.measured:
+            seen[mailbox.store.path] = mailbox.store.bytes
     return sum(seen.values())
+
+
+def _planned(report: MachineReport) -> list[Account | LocalMailbox]:
+    """What a plan can be for: each account, then each local mailbox."""
+    return [*report.accounts, *report.local_mailboxes]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from mailaudit.model import MachineReport
-from mailaudit.report.document import ACCOUNT_COLUMNS, document
+from mailaudit.report.document import ACCOUNT_COLUMNS, LOCAL_COLUMNS, document
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #111; }
@@ -41,8 +41,21 @@ def render(report: MachineReport) -> str:
             for row in doc.accounts
         ),
         "</tbody></table>",
-        "<h2>Risks</h2>",
     ]
+    if doc.local_mailboxes:
+        parts += [
+            "<h2>Local mailboxes</h2>",
+            "<p>Mail kept only on this computer, in no account.</p>",
+            "<table><thead><tr>"
+            + "".join(f"<th>{e(c)}</th>" for c in LOCAL_COLUMNS)
+            + "</tr></thead><tbody>",
+            *(
+                "<tr>" + "".join(f'<td dir="auto">{e(c)}</td>' for c in row) + "</tr>"
+                for row in doc.local_mailboxes
+            ),
+            "</tbody></table>",
+        ]
+    parts.append("<h2>Risks</h2>")
     if doc.risks:
         parts.append("<ul>")
         parts += [

@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from mailaudit.machine import visible
 from mailaudit.model import Account, LocalMailbox, MachineReport
 from mailaudit.report.words import TOOL_NAME
 
@@ -28,7 +29,18 @@ def to_dict(report: MachineReport) -> dict[str, Any]:
 
 
 def render(report: MachineReport) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    """Always valid UTF-8: a name whose bytes were not UTF-8 shows them as \\xNN."""
+    return json.dumps(_valid_text(to_dict(report)), indent=2, ensure_ascii=False) + "\n"
+
+
+def _valid_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {_valid_text(k): _valid_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_valid_text(v) for v in value]
+    return value
 
 
 def _account(account: Account) -> dict[str, Any]:
@@ -66,4 +78,5 @@ def _local_mailbox(mailbox: LocalMailbox) -> dict[str, Any]:
         "name": mailbox.name,
         "local_store": asdict(mailbox.store),
         "origin": mailbox.origin,
+        "recommendation": mailbox.recommendation,
     }

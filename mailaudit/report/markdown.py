@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailaudit.model import MachineReport
-from mailaudit.report.document import ACCOUNT_COLUMNS, document
+from mailaudit.report.document import ACCOUNT_COLUMNS, LOCAL_COLUMNS, document
 from mailaudit.report.words import markdown_text
 
 
@@ -12,6 +12,16 @@ def render(report: MachineReport) -> str:
     lines = [f"# {markdown_text(doc.title)}", "", *(markdown_text(f) for f in doc.facts), ""]
     lines += ["## Accounts", "", _row(ACCOUNT_COLUMNS), _row(tuple("---" for _ in ACCOUNT_COLUMNS))]
     lines += [_row(row) for row in doc.accounts] or ["(none)"]
+    if doc.local_mailboxes:
+        lines += [
+            "",
+            "## Local mailboxes",
+            "",
+            "Mail kept only on this computer, in no account.",
+            "",
+        ]
+        lines += [_row(LOCAL_COLUMNS), _row(tuple("---" for _ in LOCAL_COLUMNS))]
+        lines += [_row(row) for row in doc.local_mailboxes]
     lines += ["", "## Risks", ""]
     lines += [
         f"- **{markdown_text(sev)}**: {markdown_text(title)}. {markdown_text(detail)}"

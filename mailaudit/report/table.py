@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from mailaudit.model import Account, MachineReport, ProbeResult, ProbeStatus, Protocol
-from mailaudit.report.words import leave_on_server, one_line
+from mailaudit.advise import store_words
+from mailaudit.model import (
+    Account,
+    LocalMailbox,
+    MachineReport,
+    ProbeResult,
+    ProbeStatus,
+    Protocol,
+)
+from mailaudit.report.words import cell, leave_on_server, one_line
 from mailaudit.units import human_bytes
+
+DETAIL_LIMIT = 1000  # a finding's detail, wrapped at 70 in its column
 
 HEADERS = (
     "User",
@@ -27,10 +37,17 @@ def render(report: MachineReport) -> str:
     lines = [f"mailaudit {report.tool_version}: {machine.hostname}, {machine.os}{where}", ""]
 
     if report.accounts:
-        rows = [_row(account) for account in report.accounts]
+        rows = [tuple(cell(text) for text in _row(account)) for account in report.accounts]
         lines.append(tabulate(rows, headers=HEADERS, tablefmt="simple", disable_numparse=True))
     else:
         lines.append("No mail accounts found.")
+
+    if report.local_mailboxes:
+        lines += ["", "Local mailboxes (mail kept only on this computer, in no account):"]
+        lines += [
+            f"- {cell(m.user)} / {m.client.value} / {cell(m.name)}: {store_words(m.store)}"
+            for m in report.local_mailboxes
+        ]
 
     conflicts = [
         f"- {a.user} / {a.name}: {c}"
@@ -174,14 +191,17 @@ def _imap_for_pop(report: MachineReport) -> list[str]:
 
 def _findings(report: MachineReport) -> list[str]:
     rows = [
-        (f.severity.value, f.rule, f"{a.user} / {a.name}", f.detail)
+        (f.severity.value, f.rule, cell(f"{a.user} / {a.name}"), cell(f.detail, DETAIL_LIMIT))
         for a in report.accounts
         for f in a.findings
     ]
-    rows += [(f.severity.value, f.rule, "(machine)", f.detail) for f in report.findings]
+    rows += [
+        (f.severity.value, f.rule, "(machine)", cell(f.detail, DETAIL_LIMIT))
+        for f in report.findings
+    ]
     plans = [
         (a, a.recommendation)
-        for a in report.accounts
+        for a in _planned(report)
         if a.recommendation and a.recommendation.get("action") != "keep"
     ]
     lines: list[str] = []
@@ -204,3 +224,8 @@ def _findings(report: MachineReport) -> list[str]:
             lines.append(f"- {account.user} / {account.name}: {plan.get('summary')}")
             lines += [f"    {n}. {step}" for n, step in enumerate(plan.get("steps", []), start=1)]
     return lines
+
+
+def _planned(report: MachineReport) -> list[Account | LocalMailbox]:
+    """What a plan can be for: each account, then each local mailbox."""
+    return [*report.accounts, *report.local_mailboxes]

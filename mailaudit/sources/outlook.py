@@ -55,7 +55,6 @@ CLSID_HOTMAIL = "{4DB5CBF0-3B77-4852-BC8E-BB81908861F3}"
 CLSID_LDAP = "{4DB5CBF2-3B77-4852-BC8E-BB81908861F3}"
 
 PST_SERVICES = {"MSUPST MS", "MSPST MS"}  # Unicode and ANSI PST data files
-NOT_RECORDED = "(path not recorded)"
 
 # Metasploit's outlook.rb and Microsoft's PRF defaults: an absent port is the plain port.
 DEFAULT_PORTS = {"POP3": 110, "IMAP": 143}
@@ -391,7 +390,11 @@ def _unattached_data_files(
         written = _pst_path(reader, profile)
         if written is None:
             store = LocalStore(
-                NOT_RECORDED, 0, exists=False, note="the profile does not say where", measured=False
+                "",
+                0,
+                exists=False,
+                note="the Outlook profile does not record where",
+                measured=False,
             )
         else:
             store = _store_at(written, where)
