@@ -63,7 +63,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
     accounts: list[Account] = []
     local_mailboxes: list[LocalMailbox] = []
     skipped: list[Skipped] = []
-    skipped_once: set[Skipped] = set()
+    skipped_once: set[tuple[str, str]] = set()
     found: list[Found] = []
     # Exports alone, without --root, mean the accounts of another machine: leave this one out.
     if options.root is not None or not options.reg_files:
@@ -88,8 +88,8 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
             accounts.append(item)
         elif isinstance(item, LocalMailbox):
             local_mailboxes.append(item)
-        elif item not in skipped_once:  # a folder that blocks several sources is named once
-            skipped_once.add(item)
+        elif (item.origin, item.reason) not in skipped_once:
+            skipped_once.add((item.origin, item.reason))  # a folder blocking several sources
             skipped.append(item)
 
     known = providers.load(options.provider_overrides)

@@ -324,11 +324,11 @@ def _open_noatime(path: Path, flags: int) -> int:
 
 def _blocking_folder(path: Path) -> Path:
     """The deepest existing ancestor of `path` that may not be searched (or `path` itself)."""
-    for parent in reversed(path.parents):
+    for step in [*reversed(path.parents), path]:
         try:
-            os.lstat(parent)
+            os.lstat(step)
         except PermissionError:
-            return parent.parent
+            return step.parent
         except OSError:
             break
     return path

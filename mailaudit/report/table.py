@@ -50,7 +50,7 @@ def render(report: MachineReport) -> str:
         ]
 
     conflicts = [
-        f"- {a.user} / {a.name}: {c}"
+        f"- {_who(a)}: {c}"
         for a in report.accounts
         if a.classification
         for c in a.classification.conflicts
@@ -122,10 +122,7 @@ def _probes(report: MachineReport) -> list[str]:
         return ["", f"Servers: {len(probed)} probe(s) skipped ({'; '.join(reasons)})."]
     lines = ["", "Servers:"]
     for account, result in probed:
-        lines.append(
-            f"- {account.user} / {account.name}: {result.host}:{result.port}: "
-            f"{probe_summary(result)}"
-        )
+        lines.append(f"- {_who(account)}: {result.host}:{result.port}: {probe_summary(result)}")
     return lines
 
 
@@ -185,13 +182,13 @@ def _imap_for_pop(report: MachineReport) -> list[str]:
         )
         if discovery.provider:
             text += f"; sign-in: {discovery.provider_auth}"
-        lines.append(f"- {account.user} / {account.name}: {text}")
+        lines.append(f"- {_who(account)}: {text}")
     return lines
 
 
 def _findings(report: MachineReport) -> list[str]:
     rows = [
-        (f.severity.value, f.rule, cell(f"{a.user} / {a.name}"), cell(f.detail, DETAIL_LIMIT))
+        (f.severity.value, f.rule, _who(a), cell(f.detail, DETAIL_LIMIT))
         for a in report.accounts
         for f in a.findings
     ]
@@ -221,7 +218,7 @@ def _findings(report: MachineReport) -> list[str]:
     if plans:
         lines += ["", "Plan:"]
         for account, plan in plans:
-            lines.append(f"- {account.user} / {account.name}: {plan.get('summary')}")
+            lines.append(f"- {_who(account)}: {plan.get('summary')}")
             lines += [f"    {n}. {step}" for n, step in enumerate(plan.get("steps", []), start=1)]
     return lines
 
@@ -229,3 +226,8 @@ def _findings(report: MachineReport) -> list[str]:
 def _planned(report: MachineReport) -> list[Account | LocalMailbox]:
     """What a plan can be for: each account, then each local mailbox."""
     return [*report.accounts, *report.local_mailboxes]
+
+
+def _who(item: Account | LocalMailbox) -> str:
+    """'user / name', each cut to a cell: names come from the audited machine."""
+    return f"{cell(item.user)} / {cell(item.name)}"
