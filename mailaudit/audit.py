@@ -23,6 +23,7 @@ from mailaudit.errors import UnreadableFile
 from mailaudit.machine import DENIED, MachineFiles, describe_machine
 from mailaudit.model import (
     Account,
+    Client,
     LocalMailbox,
     Machine,
     MachineReport,
@@ -34,6 +35,7 @@ from mailaudit.model import (
 from mailaudit.probe import ProbeOptions, run_probes, skipped
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.sources import SOURCES, Found, outlook
+from mailaudit.sources.base import bounded
 
 Progress = Callable[[str], None]
 PasswordFor = Callable[[Account | None], "str | None"]  # --login: per POP3 account, or for probe
@@ -82,7 +84,11 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
                 found.extend(source(files, user))
     for reg_file in options.reg_files:
         tell(f"reading {reg_file}")
-        found.extend(outlook.scan_reg_file(files, reg_file))
+        found.extend(
+            bounded(
+                Client.OUTLOOK.value, files, str(reg_file), outlook.scan_reg_file(files, reg_file)
+            )
+        )
     for item in found:
         if isinstance(item, Account):
             accounts.append(item)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -96,3 +97,22 @@ def test_python_dash_m_and_the_console_script_agree():
         check=True,
     )
     assert json.loads(via_module.stdout)["summary"]["pop3"] == 7
+
+
+def test_names_from_the_disk_never_drive_the_terminal_and_json_stays_utf8(tmp_path):
+    """A user folder named with an escape sequence (OSC 52 writes the clipboard) reaches the
+    progress lines escaped; a name that is not UTF-8 is written to the JSON file as \\xNN."""
+    from .conftest import pop_and_imap, write_profile
+
+    root = tmp_path / "machine"
+    write_profile(root / "home" / "x\x1b]52;c;SGVsbG8=\x07", pop_and_imap())
+    write_profile(root / "home" / os.fsdecode(b"caf\xe9"), pop_and_imap())
+    out = tmp_path / "report.json"
+    result = runner.invoke(
+        app, ["scan", "--root", str(root), "--offline", "--format", "json", "-o", str(out)]
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "x\\x1b]52;c;SGVsbG8=\\x07: reading Thunderbird" in result.stderr
+    document = json.loads(out.read_bytes().decode("utf-8"))  # strict: valid UTF-8
+    assert {a["user"] for a in document["accounts"]} == {"caf\\xe9", "x\x1b]52;c;SGVsbG8=\x07"}

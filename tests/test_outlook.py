@@ -337,3 +337,34 @@ def test_accounts_key_name_is_matched_case_insensitively(tmp_path):
 
 def test_utf16_helper_matches_outlook():
     assert utf16("ab") == b"a\0b\0\0\0"
+
+
+def test_a_pst_of_no_account_is_a_local_mailbox(tmp_path):
+    """PST data files of the profile (MSUPST MS) that no account delivers into are local
+    mailboxes with path and size; the POP3 account's own PST is not listed twice. The path is
+    read as RegRipper's outlook2.pl does: Service UID -> section -> PR_STORE_PROVIDERS ->
+    provider section -> PR_PST_PATH (001f6700)."""
+    service, provider = bytes(range(16)), bytes(range(16, 32))
+    keys = profile_keys(OFFICE16, "Outlook", {
+        "00000001": pop3_account(),
+        "00000002": {"clsid": "{ED475414-B0D6-11D2-8C3B-00104B2A6676}",
+                     "Service Name": utf16("MSUPST MS"), "Account Name": utf16("Archiv 2019"),
+                     "Service UID": service},
+        "00000003": {"clsid": "{ED475414-B0D6-11D2-8C3B-00104B2A6676}",
+                     "Service Name": utf16("MSUPST MS"),
+                     "Account Name": utf16("anna@example.test")},
+    })  # fmt: skip
+    keys[f"{OFFICE16}\\Outlook\\{service.hex()}"] = {"01023d00": provider}
+    keys[f"{OFFICE16}\\Outlook\\{provider.hex()}"] = {
+        "001f6700": utf16(r"C:\Users\anna\Documents\Outlook Files\Archiv 2019.pst")
+    }
+    home = machine_with_hive(tmp_path, keys)
+    archive = home / "Documents" / "Outlook Files" / "Archiv 2019.pst"
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"!BDN" + bytes(4_096))
+    report = audit(tmp_path)
+    assert [a.name for a in report.accounts] == ["anna@example.test"]
+    (local,) = report.local_mailboxes  # the data file named after the account is its own
+    assert (local.name, local.user, local.client) == ("Archiv 2019", "anna", Client.OUTLOOK)
+    assert local.store.path == "/Users/anna/Documents/Outlook Files/Archiv 2019.pst"
+    assert local.store.bytes == 4_100
