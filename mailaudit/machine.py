@@ -195,6 +195,12 @@ class MachineFiles:
         error names the folder that blocks the way, so that one note covers every path below it.
         """
         try:
+            Path(path).lstat()  # cheap first: most of the places looked at do not exist
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError:
+            pass  # permission, loop, name too long: check_inside says which
+        try:
             real = self.check_inside(path)
         except UnreadableFile as exc:
             if exc.reason in (ABSENT, NOT_A_FOLDER):
