@@ -19,7 +19,7 @@ import itertools
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,7 @@ DEADLINE_SECONDS = 10.0  # for everything read from one database
 MAX_ROWS = 100_000  # per query: a real account database has dozens
 MAX_VALUE_BYTES = 1024 * 1024  # any string or blob longer than this ends the statement
 CACHE_KIB = 8 * 1024  # the page cache, in KiB
+HEAP_LIMIT = 64 * 1024 * 1024  # SQLite's whole heap, where the length limit is not available
 
 
 class DatabaseTooCostly(sqlite3.DatabaseError):
@@ -96,15 +97,19 @@ def snapshot(files: MachineFiles, database: Path) -> Iterator[Snapshot]:
                     f"{wal.name} {exc.reason}: changes not yet merged into the database are missing"
                 )
         connection = sqlite3.connect(copy)
+        restore = _distrust(connection)
         try:
-            _distrust(connection)
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()  # fail early
             yield Snapshot(connection, notes)
+        except MemoryError:  # SQLite's NOMEM under the heap limit of Python 3.10
+            raise DatabaseTooCostly(f"holds a value over {MAX_VALUE_BYTES // 2**20} MB") from None
         finally:
             connection.close()
+            restore()
 
 
-def _distrust(connection: sqlite3.Connection) -> None:
+def _distrust(connection: sqlite3.Connection) -> Callable[[], None]:
+    """Set the connection up to read untrusted SQL; returns what undoes the process-wide part."""
     # Text that is not UTF-8 is read with replacement characters instead of failing the row.
     connection.text_factory = lambda data: data.decode("utf-8", "replace")
     for pragma in (
@@ -115,9 +120,30 @@ def _distrust(connection: sqlite3.Connection) -> None:
         "query_only = ON",
     ):
         connection.execute(f"PRAGMA {pragma}")
-    set_limit = getattr(connection, "setlimit", None)  # Python 3.11+
-    if set_limit is not None:
-        set_limit(getattr(sqlite3, "SQLITE_LIMIT_LENGTH"), MAX_VALUE_BYTES)  # noqa: B009
     deadline = time.monotonic() + DEADLINE_SECONDS
     # A non-zero answer interrupts the statement: sqlite3.OperationalError("interrupted").
     connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    set_limit = getattr(connection, "setlimit", None)  # Python 3.11+
+    if set_limit is not None:
+        set_limit(getattr(sqlite3, "SQLITE_LIMIT_LENGTH"), MAX_VALUE_BYTES)  # noqa: B009
+        return _nothing
+    # Python 3.10 cannot set a length limit: bound SQLite's heap instead, process-wide, and put
+    # the old limit back when the snapshot closes.
+    row = connection.execute("PRAGMA hard_heap_limit").fetchone()
+    if row is None:  # SQLite before 3.31: no such pragma; the deadline still holds
+        return _nothing
+    before = int(row[0])
+    connection.execute(f"PRAGMA hard_heap_limit = {HEAP_LIMIT}")
+
+    def restore() -> None:
+        other = sqlite3.connect(":memory:")
+        try:
+            other.execute(f"PRAGMA hard_heap_limit = {before}")
+        finally:
+            other.close()
+
+    return restore
+
+
+def _nothing() -> None:
+    return None
