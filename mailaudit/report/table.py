@@ -63,7 +63,7 @@ def render(report: MachineReport) -> str:
 
     if report.skipped:
         lines += ["", f"Skipped ({len(report.skipped)}):"]
-        lines += [f"- {s.origin}: {s.reason}" for s in report.skipped]
+        lines += [cell(f"- {s.origin}: {s.reason}", DETAIL_LIMIT) for s in report.skipped]
 
     lines += _findings(report)
 

@@ -208,5 +208,5 @@ def _key_name(record: Any) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__
+    """The kind of damage, by the parser's exception type: its message may quote hive bytes."""
+    return type(exc).__name__
