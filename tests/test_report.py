@@ -145,6 +145,8 @@ def test_redacted_report_hides_people_and_keeps_its_shape():
     assert users[0] == users[1] == "user1" and users[2] == "user2"  # the same input, the same token
     assert hidden.accounts[0].local_store.path.startswith("/Users/user1/")
     assert len(hidden.accounts) == len(report.accounts)
+    assert {m.user for m in hidden.local_mailboxes} <= {a.user for a in hidden.accounts}
+    assert not any("/Users/mia/" in m.store.path for m in hidden.local_mailboxes)
 
 
 class _TagChecker(HTMLParser):
