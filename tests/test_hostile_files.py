@@ -9,6 +9,7 @@ far below what the attacks cost without the fixes (minutes to hours, gigabytes).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -28,12 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from macbuild import MacAccount, accounts_database
 from regbuild import build_hive, reg_text, write_export
 
 from mailaudit.audit import AuditOptions, run_audit
 from mailaudit.machine import MachineFiles, open_read_only
 from mailaudit.report import Format, render
+from mailaudit.sources.keyed_archive import NotAnArchive, NotAPlist, parse_plist, unarchive
+from mailaudit.sources.reg_export import NotARegExport, parse_reg_export
+from mailaudit.sources.thunderbird import parse_profiles_ini
 
 from .conftest import pop_and_imap, pref_line, tree_fingerprint, write_profile
 from .outlook_data import OFFICE16, pop3_account, profile_keys
@@ -823,3 +829,44 @@ def test_listing_folders_keeps_their_access_times(machine: Path) -> None:
     assert result.account_names("pat") >= GOOD_NAMES
     for folder in (mail, mail / "sub"):
         assert folder.stat().st_atime == pytest.approx(old, abs=1)
+
+
+# ---------------------------------------------------------------- parsers, on any input
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_reg_export_parser_never_raises_but_for_a_missing_header(data: bytes) -> None:
+    for text in (data, b"REGEDIT4\r\n[HKEY_CURRENT_USER\\A]\r\n" + data):
+        try:
+            export = parse_reg_export(text)
+        except NotARegExport:
+            continue
+        assert all("\n" not in p.message for p in export.problems)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('"=:,\\@-[]hexdword()01aF ;')), max_size=60))
+def test_reg_export_problems_never_quote_the_line(data: str) -> None:
+    line = f'"V"={data}{SECRET}' if not data.startswith("[") else data + SECRET
+    export = parse_reg_export(f"REGEDIT4\r\n[HKEY_CURRENT_USER\\A]\r\n{line}\r\n".encode())
+    for problem in export.problems:
+        assert SECRET[:6] not in problem.message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_plist_and_archive_readers_never_raise_but_their_own_errors(data: bytes) -> None:
+    for blob in (data, b"bplist00" + data, b"<?xml version='1.0'?><plist>" + data):
+        with contextlib.suppress(NotAPlist):
+            parse_plist(blob)
+        with contextlib.suppress(NotAnArchive):
+            unarchive(blob)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_profiles_ini_parser_never_raises(text: str) -> None:
+    entries, hidden = parse_profiles_ini("[Profile0]\nIsRelative=1\n" + text)
+    assert all(isinstance(name, str) for name in hidden)
+    assert all(entry.path for entry in entries)
