@@ -50,7 +50,7 @@ def render(report: MachineReport) -> str:
                     "" if a.leave_on_server is None else str(a.leave_on_server).lower(),
                     a.leave_on_server_days or "",
                     store.path if store else "",
-                    store.bytes if store and store.exists else "",
+                    store.bytes if store and store.exists and store.measured else "",
                     " ".join(f.rule for f in a.findings),
                     (a.recommendation or {}).get("action", ""),
                     a.id,

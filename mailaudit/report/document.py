@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailaudit.advise import SEVERITY_ORDER, store_words
-from mailaudit.model import Account, LocalMailbox, MachineReport, Protocol
+from mailaudit.model import Account, LocalMailbox, LocalStore, MachineReport, Protocol
 from mailaudit.report.words import leave_on_server
 from mailaudit.units import human_bytes
 
@@ -76,7 +76,7 @@ def document(report: MachineReport) -> Document:
             f"{a.incoming.host}:{a.incoming.port}" if a.incoming.host else "",
             a.incoming.security.value,
             leave_on_server(a.leave_on_server, a.leave_on_server_days),
-            human_bytes(a.local_store.bytes) if a.local_store and a.local_store.exists else "",
+            _size(a.local_store),
         )
         for a in report.accounts
     )
@@ -131,3 +131,10 @@ def _only_here(report: MachineReport) -> int:
 def _planned(report: MachineReport) -> list[Account | LocalMailbox]:
     """What a plan can be for: each account, then each local mailbox."""
     return [*report.accounts, *report.local_mailboxes]
+
+
+def _size(store: LocalStore | None) -> str:
+    """A store's size; an unreadable one is "not measured", never "0 B"."""
+    if store is None or not store.exists:
+        return ""
+    return human_bytes(store.bytes) if store.measured else "not measured"
