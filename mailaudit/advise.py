@@ -15,6 +15,8 @@ from mailaudit.model import (
     Account,
     Client,
     Finding,
+    LocalMailbox,
+    LocalStore,
     MachineReport,
     ProbeError,
     ProbeResult,
@@ -105,7 +107,65 @@ def advise(report: MachineReport, providers: list[Provider], policy: Policy) -> 
     machine_findings = _kept(
         [_finding("MA012", f"{s.origin}: {s.reason}") for s in report.skipped], policy
     )
-    return replace(report, accounts=tuple(accounts), findings=tuple(machine_findings))
+    local = report.local_mailboxes
+    accounts = [_with_local_mailboxes(a, local) for a in accounts]
+    return replace(
+        report,
+        accounts=tuple(accounts),
+        local_mailboxes=tuple(replace(m, recommendation=back_up(m)) for m in local),
+        findings=tuple(machine_findings),
+    )
+
+
+def back_up(mailbox: LocalMailbox) -> dict[str, Any]:
+    """A local mailbox holds the only copy of its mail: back it up before anything changes."""
+    where = store_words(mailbox.store)
+    return {
+        "action": "back-up",
+        "summary": f"Back up {mailbox.name}: it is kept only on this computer.",
+        "steps": [
+            f"Back up the local mailbox {where} before any change on this computer.",
+            "To keep it on a server as well, copy its folders into an IMAP account "
+            f"in {CLIENT_NAMES.get(mailbox.client, mailbox.client.value)}.",
+        ],
+    }
+
+
+def store_words(store: LocalStore) -> str:
+    """Where a store is and how big, or why its size is not known: never "0 B" for a store
+    that could not be read."""
+    if not store.path:
+        return f"({store.note or 'its place is not recorded'})"
+    if not store.measured or not store.exists:
+        reason = store.note or ("missing" if not store.exists else "not measured")
+        return f"{store.path} (not measured: {reason})"
+    return f"{store.path} ({human_bytes(store.bytes)})"
+
+
+def _with_local_mailboxes(account: Account, local: tuple[LocalMailbox, ...]) -> Account:
+    """The POP3 plan's backup step names the same user's local mailboxes of the same client:
+    one backup before the move covers them too."""
+    plan = account.recommendation
+    mine = [
+        m
+        for m in local
+        if (m.user, m.client, m.profile) == (account.user, account.client, account.profile)
+    ]
+    if not plan or not mine or account.protocol is not Protocol.POP3:
+        return account
+    extra = "; ".join(
+        f"{m.name} in {store_words(m.store)}"
+        if m.store.path
+        else f"{m.name} {store_words(m.store)}"
+        for m in mine
+    )
+    steps = [
+        f"{step} Back up the local mailboxes beside it too: {extra}."
+        if step.startswith(("Back up", "Until then, back up"))
+        else step
+        for step in plan.get("steps", [])
+    ]
+    return replace(account, recommendation={**plan, "steps": steps})
 
 
 def highest(report: MachineReport) -> Severity | None:
@@ -164,7 +224,9 @@ def _findings(account: Account, provider: Provider | None, policy: Policy) -> An
         )
         if account.leave_on_server is False or account.leave_on_server_days is not None:
             size = (
-                f" ({human_bytes(store.bytes)} in {store.path})" if store and store.exists else ""
+                f" ({human_bytes(store.bytes)} in {store.path})"
+                if store and store.exists and store.measured
+                else ""
             )
             how = (
                 f"the server deletes it after {account.leave_on_server_days} days"
@@ -324,7 +386,7 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
             ],
         }
     store = account.local_store
-    size = store.bytes if store and store.exists else 0
+    size = store.bytes if store and store.exists and store.measured else 0
     settings = {
         "server": best_host,
         "port": best_port,
@@ -344,7 +406,7 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
         f"from {source}.",
         _on_server_step(account),
         (
-            f"Back up the local mail store first: {store.path} ({human_bytes(size)})."
+            f"Back up the local mail store first: {store_words(store)}."
             if store and store.exists
             else "Back up the client's mail folders first."
         ),

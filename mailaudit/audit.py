@@ -19,9 +19,11 @@ from mailaudit import __version__, discover
 from mailaudit.advise import Policy, advise
 from mailaudit.classify import classify
 from mailaudit.discover import Findings, Question, providers
-from mailaudit.machine import MachineFiles, describe_machine
+from mailaudit.errors import UnreadableFile
+from mailaudit.machine import DENIED, MachineFiles, describe_machine
 from mailaudit.model import (
     Account,
+    Client,
     LocalMailbox,
     Machine,
     MachineReport,
@@ -35,6 +37,7 @@ from mailaudit.model import (
 from mailaudit.probe import ProbeOptions, run_probes, skipped
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.sources import SOURCES, Found, outlook
+from mailaudit.sources.base import bounded
 
 Progress = Callable[[str], None]
 PasswordFor = Callable[[Account | None], "str | None"]  # --login: per POP3 account, or for probe
@@ -66,24 +69,37 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
     accounts: list[Account] = []
     local_mailboxes: list[LocalMailbox] = []
     skipped: list[Skipped] = []
+    skipped_once: set[tuple[str, str]] = set()
     found: list[Found] = []
     # Exports alone, without --root, mean the accounts of another machine: leave this one out.
     if options.root is not None or not options.reg_files:
-        users = files.users()
+        users, unlisted = files.users_and_notes()
+        for note in unlisted:
+            found.append(Skipped("machine", files.display(Path(note.path)), _not_readable(note)))
         tell(f"{len(users)} user(s) found" + (f" under {options.root}" if options.root else ""))
         for user in users:
+            try:
+                files.children(user.home)
+            except UnreadableFile as exc:
+                found.append(Skipped("machine", files.display(user.home), _not_readable(exc)))
+                continue
             for source_name, source in SOURCES:
                 tell(f"{user.name}: reading {source_name}")
                 found.extend(source(files, user))
     for reg_file in options.reg_files:
         tell(f"reading {reg_file}")
-        found.extend(outlook.scan_reg_file(files, reg_file))
+        found.extend(
+            bounded(
+                Client.OUTLOOK.value, files, str(reg_file), outlook.scan_reg_file(files, reg_file)
+            )
+        )
     for item in found:
         if isinstance(item, Account):
             accounts.append(item)
         elif isinstance(item, LocalMailbox):
             local_mailboxes.append(item)
-        else:
+        elif (item.origin, item.reason) not in skipped_once:
+            skipped_once.add((item.origin, item.reason))  # a folder blocking several sources
             skipped.append(item)
 
     known = providers.load(options.provider_overrides)
@@ -126,6 +142,12 @@ def _run(options: AuditOptions, started_at: str) -> Run:
         finished_at=_now(),
         prepared_by=options.prepared_by,
     )
+
+
+def _not_readable(exc: UnreadableFile) -> str:
+    if exc.reason == DENIED:
+        return f"{exc.reason}: not audited; run as administrator (root)"
+    return exc.reason
 
 
 def account_targets(account: Account) -> list[Target]:

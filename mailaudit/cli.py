@@ -36,6 +36,7 @@ from mailaudit.report import (
     render,
 )
 from mailaudit.report.catalog import Language
+from mailaudit.report.words import one_line
 
 app = typer.Typer(
     help="Audit the mail accounts of a PC: which clients, POP or IMAP, where the mail lives.",
@@ -587,7 +588,9 @@ def _write_stream(writer: Callable[[TextIO], None], output: Path | None) -> None
 
 
 def _progress(message: str) -> None:
-    typer.echo(f"  {message}", err=True)
+    # Progress names users and folders of the audited disk: escaped like the table, so that a
+    # folder named with an escape sequence cannot drive the terminal (OSC 52 writes clipboards).
+    typer.echo(f"  {one_line(message)}", err=True)
 
 
 def main() -> None:

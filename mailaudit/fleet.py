@@ -57,6 +57,7 @@ class MachineSummary:
     pop3: int
     bytes_only_here: int  # mail in local stores the server does not keep, and local mailboxes
     local_mailboxes: int = 0  # mailboxes of no account (On My Mac, Local Folders, a lone PST)
+    local_mailbox_bytes: int = 0  # measured bytes of those
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,8 @@ class FleetTotals:
     bytes_only_on_pcs: int
     stores_only_on_pcs: int  # local stores counted in bytes_only_on_pcs, each once
     stores_not_measured: int  # of those, stores not on the scanned disk: their bytes are unknown
+    local_mailboxes: int = 0
+    local_mailbox_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -169,8 +172,8 @@ class _Tally:
         document = report.document
         hostname: str = document["machine"]["hostname"]
         generated_at: str = document["machine"]["generated_at"]
-        accounts: list[dict[str, Any]] = document["accounts"]
-        identity = (hostname.lower(), generated_at, _account_ids(accounts))
+        accounts, local = _accounts_and_local_mailboxes(document)
+        identity = (hostname.lower(), generated_at, _account_ids(document["accounts"]))
         first = self.identities.setdefault(identity, str(report.path))
         if first != str(report.path):
             self.duplicates.append(Duplicate(str(report.path), first))
@@ -183,7 +186,6 @@ class _Tally:
             for account in accounts
             if _protocol(account) == "pop3"
         ]
-        local = _local_mailboxes(document)
         stores = _stores_only_here(here, local)
         self.stores_counted += len(stores)
         self.stores_not_measured += sum(1 for _, measured in stores.values() if measured is False)
@@ -198,6 +200,7 @@ class _Tally:
                 pop3=len(here),
                 bytes_only_here=sum(size for size, _ in stores.values()),
                 local_mailboxes=len(local),
+                local_mailbox_bytes=sum(_measured_bytes(m.get("local_store")) for m in local),
             )
         )
 
@@ -240,6 +243,8 @@ class _Tally:
             bytes_only_on_pcs=sum(machine.bytes_only_here for machine in machines),
             stores_only_on_pcs=self.stores_counted,
             stores_not_measured=self.stores_not_measured,
+            local_mailboxes=sum(machine.local_mailboxes for machine in machines),
+            local_mailbox_bytes=sum(machine.local_mailbox_bytes for machine in machines),
         )
         return FleetSummary(
             totals=totals,
@@ -362,6 +367,9 @@ def _shape_problem(document: dict[str, Any]) -> str | None:
         where = f"local_mailboxes[{index}]"
         if not isinstance(mailbox, dict):
             return _broken(where, "an object", mailbox)
+        for key in ("client", "user", "name"):
+            if not isinstance(mailbox.get(key), str):
+                return _broken(f"{where}.{key}", "text", mailbox.get(key))
         if mailbox.get("local_store") is None:
             return _broken(f"{where}.local_store", "an object", None)
         problem = _store_problem(f"{where}.local_store", mailbox.get("local_store"))
@@ -482,16 +490,27 @@ def _server_keeps_mail(leave_on_server: bool | None, days: int | None) -> bool |
     return leave_on_server and days is None
 
 
-def _local_mailboxes(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """The local stores of no account: `local_mailboxes`, and in reports written before it
-    existed, the accounts of declared type "local" (Apple Mail's On My Mac)."""
-    stores: list[dict[str, Any]] = [m["local_store"] for m in document.get("local_mailboxes", [])]
-    stores += [
-        account["local_store"]
-        for account in document["accounts"]
-        if account.get("declared_type") == "local" and account.get("local_store")
-    ]
-    return stores
+def _accounts_and_local_mailboxes(
+    document: dict[str, Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The configured accounts, and the local mailboxes. Reports written before local
+    mailboxes had their own list (0.1) showed them as accounts of protocol "other" declared
+    "local" (Apple Mail's On My Mac): those count as local mailboxes here too."""
+    accounts: list[dict[str, Any]] = []
+    local: list[dict[str, Any]] = list(document.get("local_mailboxes") or [])
+    for account in document["accounts"]:
+        if account["protocol"] == "other" and account.get("declared_type") == "local":
+            local.append(account)
+        else:
+            accounts.append(account)
+    return accounts, local
+
+
+def _measured_bytes(store: object) -> int:
+    if not isinstance(store, dict) or store.get("measured") is False:
+        return 0
+    size = store.get("bytes")
+    return size if _is_whole(size) and size >= 0 and store.get("exists", True) else 0
 
 
 def _stores_only_here(
@@ -506,8 +525,10 @@ def _stores_only_here(
                 account.local_store_path,
                 (account.local_store_bytes or 0, account.local_store_measured),
             )
-    for store in local_mailboxes:
-        stores.setdefault(store["path"], (store["bytes"], store.get("measured")))
+    for mailbox in local_mailboxes:
+        store = mailbox.get("local_store")
+        if store:
+            stores.setdefault(store["path"], (_measured_bytes(store), store.get("measured")))
     return stores
 
 

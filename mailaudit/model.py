@@ -264,6 +264,7 @@ class LocalMailbox:
     name: str  # as the client shows it: "On My Mac", "Local Folders", the PST's file name
     store: LocalStore
     origin: str  # the file or folder it was found from
+    recommendation: dict[str, Any] | None = None  # set by advise(): back it up
 
     @property
     def id(self) -> str:

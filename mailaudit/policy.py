@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from mailaudit.advise import RULES, Policy
-from mailaudit.errors import UsageError
+from mailaudit.errors import UnreadableFile, UsageError
+from mailaudit.machine import MachineFiles
 from mailaudit.model import Severity
 from mailaudit.probe.targets import dns_server
 
@@ -74,11 +75,17 @@ class Settings:
     providers: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
+POLICY_LIMIT = 1024 * 1024  # a policy file is a few lines
+
+
 def load(path: Path) -> Settings:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot be read ({exc})") from None
+        # Through the one read-only open: a FIFO or a device named by mistake is refused.
+        text = MachineFiles(None).read_bytes(path, POLICY_LIMIT).decode("utf-8")
+    except UnreadableFile as exc:
+        raise UsageError(f"{path} {exc.reason}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: cannot be read (not UTF-8 text)") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -33,6 +33,8 @@ def redact(report: MachineReport) -> MachineReport:
         token(account.user, "user")
         if account.incoming.username and "@" not in account.incoming.username:
             token(account.incoming.username, "login")
+    for mailbox in report.local_mailboxes:  # a user may have a local mailbox and no account
+        token(mailbox.user, "user")
     token(report.machine.hostname, "machine")
     patterns = [
         (re.compile(rf"(?<![\w.@-]){re.escape(original)}(?![\w@-])"), new)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -20,15 +21,15 @@ def test_scan_prints_the_table_and_a_summary():
     result = runner.invoke(app, ["scan", "--root", str(SAMPLE), "--offline"])
     assert result.exit_code == EXIT_OK, result.output
     assert "pop.gmx.net:995" in result.stdout
-    assert result.stdout.startswith("Mail only on this PC: 48.3 MB in 6 mailbox(es)")
-    assert "Accounts: 16 (7 POP3, 6 IMAP, 1 Exchange, 2 other); 5 to move to IMAP" in result.stdout
+    assert result.stdout.startswith("Mail only on this PC: 48.3 MB in 7 mailbox(es)")
+    assert "Accounts: 15 (7 POP3, 6 IMAP, 1 Exchange, 1 other); 5 to move to IMAP" in result.stdout
     assert "anna: reading Thunderbird/SeaMonkey" in result.stderr  # progress goes to stderr
 
 
 def test_json_on_stdout_gets_its_summary_on_stderr():
     result = runner.invoke(app, ["scan", "--root", str(SAMPLE), "--offline", "--format", "json"])
     assert result.exit_code == EXIT_OK
-    assert "16 account(s) (7 POP3, 6 IMAP, 1 Exchange, 2 other), 3 skipped" in result.stderr
+    assert "15 account(s) (7 POP3, 6 IMAP, 1 Exchange, 1 other), 3 skipped" in result.stderr
 
 
 def test_json_to_a_file(tmp_path):
@@ -38,7 +39,7 @@ def test_json_to_a_file(tmp_path):
     )
     assert result.exit_code == EXIT_OK
     assert result.stdout == ""
-    assert json.loads(out.read_text())["summary"]["accounts"] == 16
+    assert json.loads(out.read_text())["summary"]["accounts"] == 15
     assert f"report written to {out}" in result.stderr
 
 
@@ -108,7 +109,7 @@ def test_one_run_writes_several_formats_by_their_extensions(tmp_path):
     assert result.exit_code == EXIT_OK, result.output
     assert result.stdout == ""
     assert (tmp_path / "a.html").read_text().startswith("<!DOCTYPE html>")
-    assert json.loads((tmp_path / "a.json").read_text())["summary"]["accounts"] == 16
+    assert json.loads((tmp_path / "a.json").read_text())["summary"]["accounts"] == 15
     assert (tmp_path / "a.csv").read_text(encoding="utf-8").startswith("\ufeffmachine,")
     assert (tmp_path / "a.md").read_text().startswith("# ")
     assert (tmp_path / "a.txt").read_text().startswith("Mail only on this PC:")
@@ -185,3 +186,22 @@ def test_the_language_follows_the_locale_unless_given(tmp_path):
     assert target.read_text().startswith("# Mail check of")
     runner.invoke(app, args, env={"LC_ALL": "C", "LANG": "de_DE.UTF-8"})
     assert target.read_text().startswith("# Mail check of")
+
+
+def test_names_from_the_disk_never_drive_the_terminal_and_json_stays_utf8(tmp_path):
+    """A user folder named with an escape sequence (OSC 52 writes the clipboard) reaches the
+    progress lines escaped; a name that is not UTF-8 is written to the JSON file as \\xNN."""
+    from .conftest import pop_and_imap, write_profile
+
+    root = tmp_path / "machine"
+    write_profile(root / "home" / "x\x1b]52;c;SGVsbG8=\x07", pop_and_imap())
+    write_profile(root / "home" / os.fsdecode(b"caf\xe9"), pop_and_imap())
+    out = tmp_path / "report.json"
+    result = runner.invoke(
+        app, ["scan", "--root", str(root), "--offline", "--format", "json", "-o", str(out)]
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "x\\x1b]52;c;SGVsbG8=\\x07: reading Thunderbird" in result.stderr
+    document = json.loads(out.read_bytes().decode("utf-8"))  # strict: valid UTF-8
+    assert {a["user"] for a in document["accounts"]} == {"caf\\xe9", "x\x1b]52;c;SGVsbG8=\x07"}

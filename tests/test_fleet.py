@@ -312,8 +312,10 @@ def test_bytes_held_only_on_pcs(fleet, sample_document, tmp_path):
     # The sample alone, against the sum done by hand.
     alone = summarize(loaded_from(tmp_path, sample_document))
     assert alone.totals.bytes_only_on_pcs == SAMPLE_BYTES_ONLY_ON_PC
-    assert alone.totals.stores_only_on_pcs == 8  # seven POP3 stores and On My Mac
-    assert alone.totals.stores_not_measured == 1  # frank's PST on drive D:
+    # Seven POP3 stores, On My Mac and erika's "Archiv 2019", a PST of no account whose place
+    # the Outlook profile does not record: not measured, like frank's PST on drive D:.
+    assert alone.totals.stores_only_on_pcs == 9
+    assert alone.totals.stores_not_measured == 2
 
 
 def loaded_from(folder: Path, document: dict[str, Any]):
@@ -520,7 +522,7 @@ def test_a_powershell_redirected_report_is_read(sample_document, tmp_path):
     )
     loaded, refused = load([path])
     assert refused == []
-    assert summarize(loaded).totals.accounts == 16
+    assert summarize(loaded).totals.accounts == 15
 
 
 def test_fleet_command(tmp_path):
@@ -681,3 +683,38 @@ def test_html_puts_the_risk_first_with_a_chart_of_the_machines(fleet):
     assert "a|b &lt;script&gt;x&lt;/script&gt;" in html
     assert "<script" not in html and "src=" not in html and "href=" not in html
     assert html.count("<tr>") == 1 + len(summary.machines) + 1 + len(summary.pop3_accounts)
+
+
+def test_a_report_from_before_local_mailboxes_is_read(sample_document, tmp_path):
+    """Reports of 0.1 listed On My Mac as an account of protocol "other" declared "local" and
+    had no local_mailboxes: fleet counts it as a local mailbox, not as an account."""
+    old = copy.deepcopy(sample_document)
+    on_my_mac = next(m for m in old.pop("local_mailboxes") if m["name"] == "On My Mac")
+    template = next(a for a in old["accounts"] if a["user"] == "mia")
+    old["accounts"].append(
+        {
+            **copy.deepcopy(template),
+            "name": "On My Mac",
+            "email": None,
+            "protocol": "other",
+            "declared_type": "local",
+            "incoming": {"host": None, "port": None, "security": "unknown", "username": None},
+            "local_store": on_my_mac["local_store"],
+        }
+    )
+    new_path = write(tmp_path / "new.json", json.dumps(sample_document).encode())
+    old_path = write(tmp_path / "old.json", json.dumps(old).encode())
+    (new,), _ = load([new_path])
+    (loaded,), refused = load([old_path])
+    assert refused == []
+    before, after = summarize([loaded]).totals, summarize([new]).totals
+    assert (before.accounts, before.other) == (after.accounts, after.other) == (15, 1)
+    assert before.local_mailboxes == 1 and after.local_mailboxes == 2  # + the PST of no account
+    assert before.local_mailbox_bytes == on_my_mac["local_store"]["bytes"] > 0
+
+
+def test_a_broken_local_mailbox_list_is_refused(sample_document, tmp_path):
+    broken = copy.deepcopy(sample_document)
+    broken["local_mailboxes"][0]["local_store"] = {"path": "/x", "bytes": -5}
+    path = write(tmp_path / "r.json", json.dumps(broken).encode())
+    assert "local_mailboxes[0].local_store.bytes should be a byte count" in refusal(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -30,7 +31,6 @@ TRANSLATED = (Format.HTML, Format.MARKDOWN)
 
 def frozen_sample():
     """The sample's report with the facts that change per run pinned down."""
-    from dataclasses import replace
 
     report = audit(SAMPLE)
     machine = Machine(
@@ -70,13 +70,26 @@ def test_schema_rejects_a_report_missing_a_contract_field():
 def test_summary_counts_protocols():
     summary = json.loads(render(audit(SAMPLE), Format.JSON))["summary"]
     assert summary == {
-        "accounts": 16,
+        "accounts": 15,
         "pop3": 7,
         "imap": 6,
         "exchange": 1,
-        "other": 2,
+        "other": 1,
         "findings": {"critical": 0, "high": 9, "medium": 1, "low": 10, "info": 0},
     }
+
+
+def test_local_mailboxes_beside_the_accounts():
+    """On My Mac and an Outlook data file of no account are local mailboxes, not accounts."""
+    document = json.loads(render(audit(SAMPLE), Format.JSON))
+    assert not [a for a in document["accounts"] if a["declared_type"] == "local"]
+    local = {(m["user"], m["client"], m["name"]) for m in document["local_mailboxes"]}
+    assert local == {("mia", "apple-mail", "On My Mac"), ("erika", "outlook", "Archiv 2019")}
+    on_my_mac = next(m for m in document["local_mailboxes"] if m["name"] == "On My Mac")
+    assert on_my_mac["local_store"]["bytes"] > 0
+    assert on_my_mac["recommendation"]["action"] == "back-up"
+    for fmt in (Format.TABLE, Format.MARKDOWN, Format.HTML):
+        assert "Local mailboxes" in render(audit(SAMPLE), fmt)
 
 
 def test_ids_are_stable_and_unique():
@@ -135,7 +148,6 @@ HOSTILE_NAME = "Büro | <script>alert(1)</script> **x** =cmd()\n" + RIGHT_TO_LEF
 
 
 def hostile_report():
-    from dataclasses import replace
 
     report = audit(SAMPLE)
     first = replace(report.accounts[0], name=HOSTILE_NAME, email="=HYPERLINK(1)@x.example")
@@ -176,6 +188,8 @@ def test_redacted_report_hides_people_and_keeps_its_shape():
     assert users[0] == users[1] == "user1" and users[2] == "user2"  # the same input, the same token
     assert hidden.accounts[0].local_store.path.startswith("/Users/user1/")
     assert len(hidden.accounts) == len(report.accounts)
+    assert {m.user for m in hidden.local_mailboxes} <= {a.user for a in hidden.accounts}
+    assert not any("/Users/mia/" in m.store.path for m in hidden.local_mailboxes)
 
 
 class _TagChecker(HTMLParser):
@@ -198,7 +212,6 @@ class _TagChecker(HTMLParser):
 
 
 def test_the_terminal_table_shows_control_characters_instead_of_obeying_them():
-    from dataclasses import replace
 
     report = audit(SAMPLE)
     evil = replace(report.accounts[0], name="x\x1b[2J\x1b]0;owned\x07y")

@@ -54,7 +54,7 @@ def render(report: MachineReport) -> str:
                     "" if a.leave_on_server is None else str(a.leave_on_server).lower(),
                     a.leave_on_server_days or "",
                     store.path if store else "",
-                    store.bytes if store and store.exists else "",
+                    store.bytes if store and store.exists and store.measured else "",
                     " ".join(f.rule for f in a.findings),
                     _highest(a),
                     (a.recommendation or {}).get("action", ""),

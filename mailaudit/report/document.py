@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailaudit.advise import SEVERITY_ORDER, highest
-from mailaudit.model import Account, MachineReport, Protocol, Severity
+from mailaudit.advise import SEVERITY_ORDER, highest, store_words
+from mailaudit.model import Account, LocalMailbox, MachineReport, Protocol, Severity
 from mailaudit.report.at_risk import OnlyCopy, only_copies, only_here
 from mailaudit.report.catalog import Catalog, catalog
 from mailaudit.report.table import discovery_summary, probe_summary
@@ -29,6 +29,7 @@ ACCOUNT_COLUMNS = (
     "Copy on server",
     "Mail on this PC",
 )
+LOCAL_COLUMNS = ("User", "Program", "Mailbox", "Where and how big")
 SERIOUS = (Severity.HIGH, Severity.CRITICAL)
 # Rules whose meaning page one tells in its own words; any other serious finding is named.
 TOLD_ON_PAGE_ONE = {"MA001", "MA002", "MA003", "MA010", "MA011"}
@@ -342,12 +343,7 @@ def _appendix(report: MachineReport, words: Catalog) -> Appendix:
         for a in report.accounts
     )
     local = tuple(
-        (
-            m.user,
-            product_name(m.client.value),
-            m.name,
-            human_bytes(m.store.bytes) if m.store.measured else "not measured",
-        )
+        (m.user, product_name(m.client.value), m.name, store_words(m.store))
         for m in report.local_mailboxes
     )
     findings = sorted(
@@ -359,13 +355,14 @@ def _appendix(report: MachineReport, words: Catalog) -> Appendix:
         + [(f.severity.value, f.rule, "(machine)", f.detail) for f in report.findings],
         key=lambda r: -SEVERITY_ORDER.index(Severity(r[0])),
     )
+    planned: list[Account | LocalMailbox] = [*report.accounts, *report.local_mailboxes]
     plans = tuple(
         Plan(
             f"{a.user} / {a.name}",
             str(a.recommendation.get("summary", "")),
             tuple(str(s) for s in a.recommendation.get("steps", [])),
         )
-        for a in report.accounts
+        for a in planned
         if a.recommendation and a.recommendation.get("action") != "keep"
     )
     probes = [

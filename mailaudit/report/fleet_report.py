@@ -270,4 +270,9 @@ def _only_on_pcs_sentence(totals: FleetTotals) -> str:
     )
     if totals.stores_not_measured:
         sentence += f", {totals.stores_not_measured} of them not measured (not on the scanned disk)"
+    if totals.local_mailboxes:
+        sentence += (
+            f"; and {human_bytes(totals.local_mailbox_bytes)} in "
+            f"{totals.local_mailboxes} local mailbox(es) of no account"
+        )
     return sentence + "."

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from html import escape
 
 from mailaudit.model import MachineReport
-from mailaudit.report.document import ACCOUNT_COLUMNS, Chart, Document, document
+from mailaudit.report.document import ACCOUNT_COLUMNS, LOCAL_COLUMNS, Chart, Document, document
 
 # The page is 180 mm wide at most: it fits A4 (210 mm) and Letter (216 mm) with the margins
 # below, and @page leaves the paper size to the printer's setting.
@@ -108,7 +108,7 @@ def _appendix(doc: Document) -> list[str]:
     if appendix.local_mailboxes:
         parts += [
             "<h2>Local mailboxes</h2>",
-            _table(("User", "Program", "Mailbox", "Mail on this PC"), appendix.local_mailboxes),
+            _table(LOCAL_COLUMNS, appendix.local_mailboxes),
         ]
     parts.append("<h2>Findings</h2>")
     if appendix.findings:

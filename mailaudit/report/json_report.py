@@ -19,6 +19,7 @@ from typing import Any
 
 from mailaudit.advise import severity_counts
 from mailaudit.errors import ReportFileError
+from mailaudit.machine import visible
 from mailaudit.model import Account, LocalMailbox, MachineReport
 from mailaudit.report.words import TOOL_NAME
 
@@ -44,7 +45,18 @@ def to_dict(report: MachineReport) -> dict[str, Any]:
 
 
 def render(report: MachineReport) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    """Always valid UTF-8: a name whose bytes were not UTF-8 shows them as \\xNN."""
+    return json.dumps(_valid_text(to_dict(report)), indent=2, ensure_ascii=False) + "\n"
+
+
+def _valid_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {_valid_text(k): _valid_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_valid_text(v) for v in value]
+    return value
 
 
 def _account(account: Account) -> dict[str, Any]:
@@ -83,6 +95,7 @@ def _local_mailbox(mailbox: LocalMailbox) -> dict[str, Any]:
         "name": mailbox.name,
         "local_store": asdict(mailbox.store),
         "origin": mailbox.origin,
+        "recommendation": mailbox.recommendation,
     }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mailaudit.model import MachineReport
-from mailaudit.report.document import ACCOUNT_COLUMNS, Chart, document
+from mailaudit.report.document import ACCOUNT_COLUMNS, LOCAL_COLUMNS, Chart, document
 from mailaudit.report.words import markdown_text
 
 STATUS_MARKS = {"red": "🔴", "amber": "🟡", "green": "🟢"}
@@ -44,7 +44,7 @@ def render(report: MachineReport, lang: str = "en") -> str:
     lines += _table(ACCOUNT_COLUMNS, appendix.accounts)
     if appendix.local_mailboxes:
         lines += ["", "## Local mailboxes", ""]
-        lines += _table(("User", "Program", "Mailbox", "Mail on this PC"), appendix.local_mailboxes)
+        lines += _table(LOCAL_COLUMNS, appendix.local_mailboxes)
     lines += ["", "## Findings", ""]
     lines += _table(("Severity", "Rule", "Account", "Detail"), appendix.findings) or ["None."]
     lines += ["", "## Plan", ""]

@@ -11,11 +11,21 @@ import textwrap
 
 from tabulate import tabulate
 
-from mailaudit.advise import severity_counts
-from mailaudit.model import Account, Discovery, MachineReport, ProbeResult, ProbeStatus, Protocol
+from mailaudit.advise import severity_counts, store_words
+from mailaudit.model import (
+    Account,
+    Discovery,
+    LocalMailbox,
+    MachineReport,
+    ProbeResult,
+    ProbeStatus,
+    Protocol,
+)
 from mailaudit.report.at_risk import only_copies
-from mailaudit.report.words import display_width, leave_on_server, one_line, product_name
+from mailaudit.report.words import cell, display_width, leave_on_server, one_line, product_name
 from mailaudit.units import human_bytes
+
+DETAIL_LIMIT = 1000  # a finding's detail or a skipped line: names from the disk are cut to it
 
 HEADERS = {
     "user": "User",
@@ -59,13 +69,12 @@ def render(report: MachineReport, width: int | None = None, colour: bool = False
     if report.local_mailboxes:
         lines += ["", "Local mailboxes (mail that no account fetches, kept only here):"]
         lines += [
-            f"- {m.user} / {m.name} ({product_name(m.client.value)}): "
-            f"{human_bytes(m.store.bytes) if m.store.measured else 'not measured'}, {m.store.path}"
+            f"- {_who(m)} ({product_name(m.client.value)}): {store_words(m.store)}"
             for m in report.local_mailboxes
         ]
 
     conflicts = [
-        f"- {a.user} / {a.name}: {c}"
+        f"- {_who(a)}: {c}"
         for a in report.accounts
         if a.classification
         for c in a.classification.conflicts
@@ -78,7 +87,7 @@ def render(report: MachineReport, width: int | None = None, colour: bool = False
 
     if report.skipped:
         lines += ["", f"Skipped ({len(report.skipped)}):"]
-        lines += [f"- {s.origin}: {s.reason}" for s in report.skipped]
+        lines += [cell(f"- {s.origin}: {s.reason}", DETAIL_LIMIT) for s in report.skipped]
 
     lines += _findings(report, width)
     # Names come from the audited machine: no control character reaches the terminal.
@@ -174,8 +183,9 @@ def _cells(account: Account) -> dict[str, str]:
         "leave": leave_on_server(account.leave_on_server, account.leave_on_server_days),
         "store": _store(account),
     }
-    # Escaped before tabulate measures them, so that the columns line up.
-    return {key: one_line(value) for key, value in values.items()}
+    # Escaped and cut before tabulate measures them, so that the columns line up and a 1 MB
+    # name costs no more than a short one.
+    return {key: one_line(cell(value)) for key, value in values.items()}
 
 
 def _fit(line: str, width: int) -> list[str]:
@@ -231,10 +241,7 @@ def _probes(report: MachineReport) -> list[str]:
         return ["", f"Servers: {len(probed)} probe(s) skipped ({'; '.join(reasons)})."]
     lines = ["", "Servers:"]
     for account, result in probed:
-        lines.append(
-            f"- {account.user} / {account.name}: {result.host}:{result.port}: "
-            f"{probe_summary(result)}"
-        )
+        lines.append(f"- {_who(account)}: {result.host}:{result.port}: {probe_summary(result)}")
     return lines
 
 
@@ -296,20 +303,24 @@ def _imap_for_pop(report: MachineReport) -> list[str]:
     if not found:
         return []
     lines = ["", "IMAP for the POP3 accounts:"]
-    lines += [f"- {a.user} / {a.name}: {discovery_summary(d)}" for a, d in found]
+    lines += [f"- {_who(a)}: {discovery_summary(d)}" for a, d in found]
     return lines
 
 
 def _findings(report: MachineReport, width: int | None) -> list[str]:
     rows = [
-        (f.severity.value, f.rule, f"{a.user} / {a.name}", f.detail)
+        (f.severity.value, f.rule, _who(a), cell(f.detail, DETAIL_LIMIT))
         for a in report.accounts
         for f in a.findings
     ]
-    rows += [(f.severity.value, f.rule, "(machine)", f.detail) for f in report.findings]
+    rows += [
+        (f.severity.value, f.rule, "(machine)", cell(f.detail, DETAIL_LIMIT))
+        for f in report.findings
+    ]
+    planned: list[Account | LocalMailbox] = [*report.accounts, *report.local_mailboxes]
     plans = [
         (a, a.recommendation)
-        for a in report.accounts
+        for a in planned
         if a.recommendation and a.recommendation.get("action") != "keep"
     ]
     lines: list[str] = []
@@ -331,7 +342,7 @@ def _findings(report: MachineReport, width: int | None) -> list[str]:
     if plans:
         lines += ["", "Plan:"]
         for account, plan in plans:
-            lines.append(f"- {account.user} / {account.name}: {plan.get('summary')}")
+            lines.append(f"- {_who(account)}: {plan.get('summary')}")
             lines += [f"    {n}. {step}" for n, step in enumerate(plan.get("steps", []), start=1)]
     return lines
 
@@ -340,3 +351,8 @@ def _split(room: int) -> tuple[int, int]:
     """The widths of the findings' account and detail columns in `room` columns."""
     account = max(8, min(30, room // 3))
     return account, max(10, min(70, room - account - 2))
+
+
+def _who(item: Account | LocalMailbox) -> str:
+    """'user / name', each cut to a cell: names come from the audited machine."""
+    return f"{cell(item.user)} / {cell(item.name)}"

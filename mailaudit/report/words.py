@@ -41,6 +41,15 @@ MARKDOWN_ESCAPES = {
 }
 
 
+CELL_LIMIT = 80  # characters of one table cell: a 1 MB account name must not pad every row
+
+
+def cell(text: str, limit: int = CELL_LIMIT) -> str:
+    """Text cut to `limit` characters, ending in '…' when cut. Cut before tabulating: a table
+    pads every row to its widest cell, and wrapping a huge one takes quadratic time."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def one_line(text: str) -> str:
     """Text for a terminal line: names come from users, and must not move the cursor or split a
     row, so line breaks become spaces and other control characters visible escapes."""
