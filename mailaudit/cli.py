@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mailaudit import __version__, discover, policy
+from mailaudit import __version__, arguments, discover, exits, policy
 from mailaudit.advise import at_least, highest
 from mailaudit.audit import AuditOptions, PasswordFor, run_audit
 from mailaudit.errors import UsageError
@@ -37,9 +37,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1  # a finding at or above --fail-on
-EXIT_USAGE = 2  # bad usage, or unreadable input named on the command line
+EXIT_OK = exits.EXIT_OK
+EXIT_FINDINGS = exits.EXIT_FINDINGS  # a finding at or above --fail-on
+EXIT_USAGE = exits.EXIT_USAGE  # bad usage, or unreadable input named on the command line
+EXIT_INTERNAL = exits.EXIT_INTERNAL  # mailaudit's own bug
+EXIT_INTERRUPTED = exits.EXIT_INTERRUPTED
 
 
 def _version(value: bool) -> None:
@@ -54,6 +56,13 @@ def _main(
         bool,
         typer.Option(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="On an internal error, print the traceback (give it before the command).",
         ),
     ] = False,
 ) -> None:
@@ -131,12 +140,14 @@ Output = Annotated[
         "-o",
         metavar="FILE",
         dir_okay=False,
-        help="Write the report to FILE instead of standard output.",
+        help="Write the report to FILE instead of standard output (- is standard output). "
+        "An existing file is kept unless --force.",
     ),
 ]
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress messages on standard error.")
 ]
+Force = Annotated[bool, typer.Option("--force", help="Replace the --output file when it exists.")]
 
 
 @app.command()
@@ -207,11 +218,16 @@ def scan(
         bool,
         typer.Option(
             "--redact",
-            help="Replace addresses, user names, login names, the "
-            "machine's name and the --root folder by tokens, to share the report.",
+            help="Replace addresses, user names (in every path too), login names, account "
+            "names, the machine's name and the --root folder by tokens, to share the report.",
         ),
     ] = False,
+    redact_domains: Annotated[
+        bool,
+        typer.Option("--redact-domains", help="With --redact: replace the mail domains too."),
+    ] = False,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """List every mail account of every user, classified POP3 or IMAP, with where its mail lives.
 
@@ -219,6 +235,11 @@ def scan(
     """
     progress = None if quiet else _progress
     try:
+        root = arguments.machine_root(root) if root else None
+        output = arguments.output_file(output, force=force, evidence=arguments.evidence(root))
+        if redact_domains and not redact_report:
+            raise UsageError("--redact-domains is used with --redact")
+        arguments.login_source(login, password_env, interactive=sys.stdin.isatty())
         settings = policy.load(config) if config else policy.Settings()
         probe = _probe_options(
             timeout, concurrency, dns, ca_file, settings, insecure_login=insecure_login
@@ -238,7 +259,8 @@ def scan(
         typer.echo(f"mailaudit: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     worst = highest(report)
-    _write(render(redact(report) if redact_report else report, fmt), output)
+    shown = redact(report, domains=redact_domains) if redact_report else report
+    _write(render(shown, fmt), output)
     if not quiet and (output is not None or fmt is not Format.TABLE):  # the table ends with it
         summary = report.summary
         typer.echo(
@@ -296,9 +318,12 @@ def probe(
     password_env: PasswordEnv = None,
     insecure_login: InsecureLogin = False,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """Check mail servers: IMAP or POP3, TLS or STARTTLS, the certificate, the capabilities."""
     try:
+        output = arguments.output_file(output, force=force, evidence=arguments.evidence(None))
+        arguments.login_source(login, password_env, interactive=sys.stdin.isatty())
         targets = [t for server in servers for t in probe_targets(server, protocol, security)]
         credentials = {}
         if login:
@@ -342,9 +367,11 @@ def lookup(
     dns: DnsServer = None,
     ca_file: CaFile = None,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """Does this provider offer IMAP, and where? MX, SRV, autoconfig, provider data, probes."""
     try:
+        output = arguments.output_file(output, force=force, evidence=arguments.evidence(None))
         options = _probe_options(timeout, concurrency, dns, ca_file, policy.Settings())
     except UsageError as exc:
         typer.echo(f"mailaudit: {exc}", err=True)
@@ -368,8 +395,14 @@ def fleet(
     ] = FleetFormat.TABLE,
     output: Output = None,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """Summarise many machines: POP3 accounts, mail held only on PCs, mailboxes split across PCs."""
+    try:
+        output = arguments.output_file(output, force=force, evidence=arguments.evidence(None))
+    except UsageError as exc:
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     loaded, refused = load_reports(reports)
     for refusal in refused:
         typer.echo(f"mailaudit: {refusal.path}: {refusal.reason}", err=True)
@@ -402,7 +435,7 @@ def _probe_options(
     return ProbeOptions(
         timeout=timeout if timeout is not None else settings.timeout or ProbeOptions.timeout,
         concurrency=concurrency or settings.concurrency or ProbeOptions.concurrency,
-        ca_file=ca_file or settings.ca_file,
+        ca_file=arguments.ca_file(ca_file or settings.ca_file),
         dns_server=dns_server(dns) if dns else settings.dns_server,
         **rest,
     )
@@ -425,7 +458,7 @@ def _password_source(variable: str | None) -> PasswordFor:
 
 def _write(text: str, output: Path | None) -> None:
     if output is None:
-        sys.stdout.write(text)
+        exits.write_stdout(text)
         return
     try:
         output.write_text(text, encoding="utf-8")
@@ -439,4 +472,4 @@ def _progress(message: str) -> None:
 
 
 def main() -> None:
-    app()
+    sys.exit(exits.run(app))

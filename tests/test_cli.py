@@ -61,7 +61,7 @@ def test_unwritable_output_is_a_usage_error(tmp_path):
         app, ["scan", "--root", str(SAMPLE), "--offline", "-o", str(tmp_path / "no" / "r.txt")]
     )
     assert result.exit_code == EXIT_USAGE
-    assert "cannot write" in result.stderr
+    assert "does not exist" in result.stderr
 
 
 def test_unknown_format_is_a_usage_error():
