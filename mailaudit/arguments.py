@@ -102,8 +102,8 @@ def client_data_folders(homes: Iterable[Path]) -> list[Path]:
     return found
 
 
-def output_file(value: Path | None, *, force: bool, evidence: Sequence[Path]) -> Path | None:
-    """Where to write one report: None for standard output (no -o, or `-o -`).
+def output_file(value: Path | None, *, force: bool, root: Path | None) -> Path | None:
+    """Where to write one report (one -o): None for standard output (no -o, or `-o -`).
 
     The folder must exist and take files; a file already there is kept unless --force; and
     nothing is written under --root or into a mail client's folder: the machine being audited
@@ -115,7 +115,7 @@ def output_file(value: Path | None, *, force: bool, evidence: Sequence[Path]) ->
     if not folder.is_dir():
         raise UsageError(f"--output {value}: the folder {folder} does not exist")
     real = Path(os.path.realpath(folder)) / value.name
-    for protected in evidence:
+    for protected in evidence(root):
         if _is_within(real, Path(os.path.realpath(protected))):
             raise UsageError(
                 f"--output {value}: it is inside {protected}, on the machine being audited; "

@@ -236,7 +236,7 @@ def scan(
     progress = None if quiet else _progress
     try:
         root = arguments.machine_root(root) if root else None
-        output = arguments.output_file(output, force=force, evidence=arguments.evidence(root))
+        output = arguments.output_file(output, force=force, root=root)
         if redact_domains and not redact_report:
             raise UsageError("--redact-domains is used with --redact")
         arguments.login_source(login, password_env, interactive=sys.stdin.isatty())
@@ -322,7 +322,7 @@ def probe(
 ) -> None:
     """Check mail servers: IMAP or POP3, TLS or STARTTLS, the certificate, the capabilities."""
     try:
-        output = arguments.output_file(output, force=force, evidence=arguments.evidence(None))
+        output = arguments.output_file(output, force=force, root=None)
         arguments.login_source(login, password_env, interactive=sys.stdin.isatty())
         targets = [t for server in servers for t in probe_targets(server, protocol, security)]
         credentials = {}
@@ -371,7 +371,7 @@ def lookup(
 ) -> None:
     """Does this provider offer IMAP, and where? MX, SRV, autoconfig, provider data, probes."""
     try:
-        output = arguments.output_file(output, force=force, evidence=arguments.evidence(None))
+        output = arguments.output_file(output, force=force, root=None)
         options = _probe_options(timeout, concurrency, dns, ca_file, policy.Settings())
     except UsageError as exc:
         typer.echo(f"mailaudit: {exc}", err=True)
@@ -399,7 +399,7 @@ def fleet(
 ) -> None:
     """Summarise many machines: POP3 accounts, mail held only on PCs, mailboxes split across PCs."""
     try:
-        output = arguments.output_file(output, force=force, evidence=arguments.evidence(None))
+        output = arguments.output_file(output, force=force, root=None)
     except UsageError as exc:
         typer.echo(f"mailaudit: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
