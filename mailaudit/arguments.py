@@ -114,7 +114,7 @@ def output_file(value: Path | None, *, force: bool, root: Path | None) -> Path |
     folder = value.parent
     if not folder.is_dir():
         raise UsageError(f"--output {value}: the folder {folder} does not exist")
-    real = Path(os.path.realpath(folder)) / value.name
+    real = Path(os.path.realpath(value))  # through links, also a file that links into --root
     for protected in evidence(root):
         if _is_within(real, Path(os.path.realpath(protected))):
             raise UsageError(
@@ -152,6 +152,11 @@ def ca_file(path: Path | None) -> Path | None:
     except OSError as exc:
         raise UsageError(f"--ca-file {path}: cannot be read ({exc.strerror or exc})") from None
     return path
+
+
+def redact_options(redact: bool, domains: bool) -> None:
+    if domains and not redact:
+        raise UsageError("--redact-domains is used with --redact")
 
 
 def login_source(login: bool, password_env: str | None, *, interactive: bool) -> None:

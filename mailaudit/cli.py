@@ -237,8 +237,7 @@ def scan(
     try:
         root = arguments.machine_root(root) if root else None
         output = arguments.output_file(output, force=force, root=root)
-        if redact_domains and not redact_report:
-            raise UsageError("--redact-domains is used with --redact")
+        arguments.redact_options(redact_report, redact_domains)
         arguments.login_source(login, password_env, interactive=sys.stdin.isatty())
         settings = policy.load(config) if config else policy.Settings()
         probe = _probe_options(

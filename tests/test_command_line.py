@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -64,7 +63,7 @@ def sample_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["--dns-server", "127.0.0.1:99999"], ["port", "65535"]),
         (["--dns-server", "--format", "json"], ["--dns-server needs a value", "--format"]),
         (["--timeout", "-q"], ["--timeout needs a value", "-q"]),
-        (["--timeout", "soon"], ["--timeout", "number"]),
+        (["--timeout", "soon"], ["Invalid value for '--timeout'"]),
         (["--timeout", "0"], ["--timeout"]),
         (["--concurrency", "0"], ["--concurrency"]),
         (["--format", "pdf"], ["--format", "pdf", "--help"]),
@@ -200,6 +199,16 @@ def test_output_through_a_link_into_the_root_is_refused(sample_copy, tmp_path):
     assert not (sample_copy / "Users" / "r.txt").exists()
 
 
+def test_output_onto_a_link_to_a_client_file_is_refused_even_with_force(sample_copy, tmp_path):
+    prefs = next(sample_copy.rglob("prefs.js"))
+    before = prefs.read_bytes()
+    link = tmp_path / "report.txt"
+    link.symlink_to(prefs)
+    result = run("scan", "--root", str(sample_copy), "--offline", "-o", str(link), "--force")
+    one_line(result, EXIT_USAGE, "machine being audited")
+    assert prefs.read_bytes() == before
+
+
 def test_output_into_a_live_users_mail_client_folder_is_refused(tmp_path):
     home = tmp_path / "home"
     profile = home / ".thunderbird" / "abcd.default"
@@ -280,9 +289,11 @@ def test_ctrl_c_says_so_and_exits_130():
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(2)  # started and waiting
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        silent.settimeout(30)
+        connection, _ = silent.accept()  # the probe is connected, waiting for a greeting
+        with connection:
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=30)
     assert process.returncode == EXIT_INTERRUPTED, stderr
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == "mailaudit: interrupted"
