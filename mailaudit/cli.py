@@ -88,8 +88,8 @@ DnsServer = Annotated[
     str | None,
     typer.Option(
         "--dns-server",
-        metavar="HOST[:PORT]",
-        help="Resolve every name through this DNS server instead of the system's.",
+        metavar="IP[:PORT]",
+        help="Resolve every name through the DNS server at this address instead of the system's.",
     ),
 ]
 CaFile = Annotated[

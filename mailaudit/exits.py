@@ -84,10 +84,12 @@ def _say(message: str, code: int, stream: TextIO | None = None) -> int:
 
 
 def _parser_error(exc: Exception) -> int:
-    if type(exc).__name__ == "NoArgsIsHelpError":  # `mailaudit` alone, `mailaudit scan` alone
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `mailaudit` alone, `mailaudit probe` alone
         context = getattr(exc, "ctx", None)
         if context is not None:
-            print(context.get_help(), file=sys.stderr)
+            text = context.get_help()  # with rich installed, Typer prints it itself
+            if text:
+                print(text)
             return EXIT_USAGE
     format_message = getattr(exc, "format_message", None)
     message = format_message() if callable(format_message) else str(exc)
