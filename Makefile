@@ -54,6 +54,7 @@ check-minimums:
 bench: $(VENV)/.installed
 	scripts/install-test-deps.sh
 	$(BIN)/python bench/bench_scan.py
+	$(BIN)/python bench/bench_redact.py
 	$(BIN)/python bench/bench_probe.py
 
 clean:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
 from typing import Any
 
@@ -26,7 +26,11 @@ _HOME_IN_PATH = re.compile(
     r"(?:^|[/\\])(?:Users|home|Documents and Settings)[/\\]([^/\\:\n\t\"'<>|]+)", re.IGNORECASE
 )
 
-Patterns = list[tuple[re.Pattern[str], str]]
+# A replacement: a fixed text, or a function of the match (one lookup in a table of tokens).
+Patterns = list[tuple[re.Pattern[str], "str | Callable[[re.Match[str]], str]"]]
+# Values longer than this get a pattern of their own instead of a branch of the shared one,
+# whose builder recurses once per character.
+TRIE_LIMIT = 256
 
 
 def redact(report: MachineReport, *, domains: bool = False) -> MachineReport:
@@ -52,21 +56,17 @@ def redact(report: MachineReport, *, domains: bool = False) -> MachineReport:
     for name in sorted({n for text in _strings(report) for n in _home_names(text)}):
         token(name, "user")
     token(report.machine.hostname, "machine")
-    patterns: Patterns = [
-        (re.compile(rf"(?<![\w.@-]){re.escape(original)}(?![\w@-])"), new)
-        for original, new in sorted(tokens.items(), key=lambda item: -len(item[0]))
-    ]
+    # One pattern for all the tokens, so that each text is searched once, not once per token:
+    # a report of thousands of accounts stays linear.
+    patterns: Patterns = []
     if report.machine.root:
-        patterns.insert(0, (re.compile(re.escape(report.machine.root)), "<root>"))
+        patterns.append((re.compile(re.escape(report.machine.root)), "<root>"))
+    patterns += _one_pattern(tokens, r"(?<![\w.@-])", r"(?![\w@-])")
     if domains:
         # After the addresses: mailbox1@gmx.de, then mailbox1@domain1.example; a domain is
         # also replaced at the end of a server's name (mail.domain1.example).
-        patterns += [
-            (re.compile(rf"(?<![\w-]){re.escape(domain)}(?![\w-]|\.\w)", re.IGNORECASE), new)
-            for domain, new in (
-                (domain, f"domain{n}.example") for n, domain in enumerate(found_domains, 1)
-            )
-        ]
+        replaced = {d: f"domain{n}.example" for n, d in enumerate(found_domains, 1)}
+        patterns += _one_pattern(replaced, r"(?<![\w-])", r"(?![\w-]|\.\w)", re.IGNORECASE)
 
     names: dict[str, str] = {}
     for account in report.accounts:
@@ -77,6 +77,49 @@ def redact(report: MachineReport, *, domains: bool = False) -> MachineReport:
     )
     result: MachineReport = _clean(dataclasses.replace(report, accounts=()), patterns)
     return dataclasses.replace(result, accounts=accounts)
+
+
+def _one_pattern(tokens: dict[str, str], before: str, after: str, flags: int = 0) -> Patterns:
+    """Patterns replacing every key of `tokens` by its value where it stands as a whole word.
+
+    The keys become one regular expression shaped as a trie (shared prefixes once), so the
+    cost per character of text does not grow with the number of tokens; the longest key wins.
+    """
+    folded = {(k.lower() if flags & re.IGNORECASE else k): v for k, v in tokens.items()}
+
+    def lookup(match: re.Match[str]) -> str:
+        found = match.group(0)
+        return folded[found.lower() if flags & re.IGNORECASE else found]
+
+    short = [k for k in folded if len(k) <= TRIE_LIMIT]
+    patterns: Patterns = []
+    if short:
+        patterns.append((re.compile(before + _trie(short) + after, flags), lookup))
+    patterns += [
+        (re.compile(before + re.escape(k) + after, flags), folded[k])
+        for k in folded
+        if len(k) > TRIE_LIMIT
+    ]
+    return patterns
+
+
+def _trie(words: list[str]) -> str:
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def branch(node: dict[str, Any]) -> str:
+        # Longer continuations first, the word ending here last: the longest token wins.
+        options = [re.escape(c) + branch(child) for c, child in sorted(node.items()) if c]
+        if not options:
+            return ""
+        body = options[0] if len(options) == 1 else "(?:" + "|".join(options) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return "(?:" + branch(root) + ")"
 
 
 def _with_name(patterns: Patterns, account: Account, names: dict[str, str]) -> Patterns:
