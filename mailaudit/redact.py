@@ -23,7 +23,7 @@ from mailaudit.model import Account, MachineReport
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # The folder after Users/, home/ or Documents and Settings/ in a path, as any OS writes it.
 _HOME_IN_PATH = re.compile(
-    r"(?:^|[/\\])(?:Users|home|Documents and Settings)[/\\]([^/\\:\n\t\"'<>|]+)", re.IGNORECASE
+    r"(?:^|[/\\])(?:Users|home|Documents and Settings)[/\\]([^/\\:\n\t\"<>|]+)", re.IGNORECASE
 )
 
 # A replacement: a fixed text, or a function of the match (one lookup in a table of tokens).
@@ -133,7 +133,7 @@ def _with_name(patterns: Patterns, account: Account, names: dict[str, str]) -> P
 
 def _home_names(text: str) -> Iterator[str]:
     for found in _HOME_IN_PATH.finditer(text):
-        name = found.group(1).rstrip(" .,;)")
+        name = found.group(1).rstrip(" .,;)'")  # the end of a sentence or a quotation
         if name and name.lower() not in NOT_USERS and not name.startswith("."):
             yield name
 

@@ -4,11 +4,16 @@ names, account names, the machine's name; the provider's domain stays unless --r
 from __future__ import annotations
 
 import json
+import string
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mailaudit.machine import NOT_USERS
+from mailaudit.model import Machine, MachineReport, Skipped
 from mailaudit.redact import redact
 from mailaudit.report import Format, render
 
@@ -85,3 +90,28 @@ def test_the_command_line_redacts_every_format(tmp_path):
             assert secret.lower() not in result.stdout.lower(), (fmt, secret)
         if fmt == "json":
             assert json.loads(result.stdout)["summary"]["accounts"] == 16
+
+
+NAME = st.text(alphabet=string.ascii_letters + "äöüßÉ -_.'", min_size=2, max_size=24).filter(
+    lambda n: n == n.strip(" .,;)'") and not n.startswith(".") and n.lower() not in NOT_USERS
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=st.lists(NAME, min_size=1, max_size=6, unique_by=str.lower))
+def test_any_user_name_in_any_path_is_hidden(names):
+    # Users with no account: they appear only in the paths of what could not be read.
+    skipped = tuple(
+        Skipped("Outlook", f"C:\\Users\\{name}\\NTUSER.DAT", "cannot be read")
+        if index % 2
+        else Skipped("Thunderbird", f"/home/{name}/.thunderbird/prefs.js", "cut off")
+        for index, name in enumerate(names)
+    )
+    report = MachineReport(
+        "0.1.0", Machine("pc", "Windows", None, "2026-12-03T09:00:00+00:00"), (), skipped
+    )
+    for item in redact(report).skipped:
+        for name in names:
+            assert f"/home/{name}/" not in item.origin
+            assert f"\\Users\\{name}\\" not in item.origin
+        assert item.origin.startswith(("/home/user", "C:\\Users\\user")), item.origin
