@@ -62,7 +62,7 @@ def run(app: typer.Typer, args: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return _say(str(exc), EXIT_USAGE)
     except _PARSER_ERROR as exc:
-        return _parser_error(exc)
+        return _parser_error(exc, command, args)
     except (KeyboardInterrupt, typer.Abort):
         return _say("interrupted", EXIT_INTERRUPTED)
     except Exception as exc:  # the one boundary: any other exception is our bug
@@ -83,7 +83,7 @@ def _say(message: str, code: int, stream: TextIO | None = None) -> int:
     return code
 
 
-def _parser_error(exc: Exception) -> int:
+def _parser_error(exc: Exception, command: object, args: Sequence[str]) -> int:
     if type(exc).__name__ == "NoArgsIsHelpError":  # `mailaudit` alone, `mailaudit probe` alone
         context = getattr(exc, "ctx", None)
         if context is not None:
@@ -93,8 +93,10 @@ def _parser_error(exc: Exception) -> int:
             return EXIT_USAGE
     format_message = getattr(exc, "format_message", None)
     message = format_message() if callable(format_message) else str(exc)
-    context = getattr(exc, "ctx", None)
-    where = getattr(context, "command_path", None) or PROGRAM
+    # The parser may blame the main command for a subcommand's option: name the subcommand.
+    commands = getattr(command, "commands", {})
+    named = next((a for a in args if not a.startswith("-")), None)
+    where = f"{PROGRAM} {named}" if named in commands else PROGRAM
     hint = f" (see {where} --help)" if hasattr(exc, "ctx") else ""
     return _say(f"{message}{hint}", EXIT_USAGE)
 
