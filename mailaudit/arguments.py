@@ -12,6 +12,7 @@ import itertools
 import os
 import ssl
 import stat
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -157,6 +158,11 @@ def ca_file(path: Path | None) -> Path | None:
 def redact_options(redact: bool, domains: bool) -> None:
     if domains and not redact:
         raise UsageError("--redact-domains is used with --redact")
+
+
+def has_terminal() -> bool:
+    """Whether passwords can be asked for (stdin may even be missing, as under pythonw)."""
+    return sys.stdin is not None and sys.stdin.isatty()
 
 
 def login_source(login: bool, password_env: str | None, *, interactive: bool) -> None:

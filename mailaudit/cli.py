@@ -238,7 +238,7 @@ def scan(
         root = arguments.machine_root(root) if root else None
         output = arguments.output_file(output, force=force, root=root)
         arguments.redact_options(redact_report, redact_domains)
-        arguments.login_source(login, password_env, interactive=sys.stdin.isatty())
+        arguments.login_source(login, password_env, interactive=arguments.has_terminal())
         settings = policy.load(config) if config else policy.Settings()
         probe = _probe_options(
             timeout, concurrency, dns, ca_file, settings, insecure_login=insecure_login
@@ -322,7 +322,7 @@ def probe(
     """Check mail servers: IMAP or POP3, TLS or STARTTLS, the certificate, the capabilities."""
     try:
         output = arguments.output_file(output, force=force, root=None)
-        arguments.login_source(login, password_env, interactive=sys.stdin.isatty())
+        arguments.login_source(login, password_env, interactive=arguments.has_terminal())
         targets = [t for server in servers for t in probe_targets(server, protocol, security)]
         credentials = {}
         if login:
