@@ -241,6 +241,26 @@ def test_output_to_a_missing_folder_or_a_folder(tmp_path):
     one_line(run(*base, str(tmp_path)), EXIT_USAGE, "--output")
 
 
+def test_output_to_a_folder_that_takes_no_files(tmp_path):
+    # A read-only bind mount, in a private mount namespace: even root cannot write there.
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail("unshare -m is needed for this test")
+        pytest.skip("unshare -m is not allowed here")
+    mount = 'mount --bind -o ro "$1" "$1" && shift && exec "$@"'
+    lookup = ["lookup", "gmx.de", "--offline", "-o", str(folder / "report.txt")]
+    result = subprocess.run(
+        ["unshare", "-m", "sh", "-c", mount, "sh", str(folder), *MAILAUDIT, *lookup],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    one_line(result, EXIT_USAGE, "--output", "cannot be written to")
+
+
 def test_dash_is_standard_output():
     result = run("lookup", "gmx.de", "--offline", "-q", "-o", "-")
     assert result.returncode == EXIT_OK
