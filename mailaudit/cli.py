@@ -13,7 +13,7 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from mailaudit import __version__, discover, policy
+from mailaudit import __version__, arguments, discover, exits, policy
 from mailaudit.advise import at_least, highest
 from mailaudit.audit import AuditOptions, PasswordFor, run_audit
 from mailaudit.errors import ReportFileError, UsageError
@@ -45,9 +45,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1  # a finding at or above --fail-on
-EXIT_USAGE = 2  # bad usage, or unreadable input named on the command line
+EXIT_OK = exits.EXIT_OK
+EXIT_FINDINGS = exits.EXIT_FINDINGS  # a finding at or above --fail-on
+EXIT_USAGE = exits.EXIT_USAGE  # bad usage, or unreadable input named on the command line
+EXIT_INTERNAL = exits.EXIT_INTERNAL  # mailaudit's own bug
+EXIT_INTERRUPTED = exits.EXIT_INTERRUPTED
 
 
 def _version(value: bool) -> None:
@@ -62,6 +64,13 @@ def _main(
         bool,
         typer.Option(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="On an internal error, print the traceback (give it before the command).",
         ),
     ] = False,
 ) -> None:
@@ -87,8 +96,8 @@ DnsServer = Annotated[
     str | None,
     typer.Option(
         "--dns-server",
-        metavar="HOST[:PORT]",
-        help="Resolve every name through this DNS server instead of the system's.",
+        metavar="IP[:PORT]",
+        help="Resolve every name through the DNS server at this address instead of the system's.",
     ),
 ]
 CaFile = Annotated[
@@ -136,7 +145,8 @@ Output = Annotated[
         "-o",
         metavar="FILE",
         dir_okay=False,
-        help="Write the report to FILE instead of standard output.",
+        help="Write the report to FILE instead of standard output (- is standard output). "
+        "An existing file is kept unless --force.",
     ),
 ]
 ReportFormat = Annotated[
@@ -177,6 +187,7 @@ PreparedBy = Annotated[
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress messages on standard error.")
 ]
+Force = Annotated[bool, typer.Option("--force", help="Replace the --output file when it exists.")]
 
 
 @app.command()
@@ -249,11 +260,16 @@ def scan(
         bool,
         typer.Option(
             "--redact",
-            help="Replace addresses, user names, login names, the "
-            "machine's name and the --root folder by tokens, to share the report.",
+            help="Replace addresses, user names (in every path too), login names, account "
+            "names, the machine's name and the --root folder by tokens, to share the report.",
         ),
     ] = False,
+    redact_domains: Annotated[
+        bool,
+        typer.Option("--redact-domains", help="With --redact: replace the mail domains too."),
+    ] = False,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """List every mail account of every user, classified POP3 or IMAP, with where its mail lives.
 
@@ -261,7 +277,10 @@ def scan(
     """
     progress = None if quiet else _progress
     try:
-        destinations = _destinations(outputs, fmt)
+        root = arguments.machine_root(root) if root else None
+        destinations = _destinations(outputs, fmt, force=force, root=root)
+        arguments.redact_options(redact_report, redact_domains)
+        arguments.login_source(login, password_env, interactive=arguments.has_terminal())
         settings = policy.load(config) if config else policy.Settings()
         probe = _probe_options(
             timeout, concurrency, dns, ca_file, settings, insecure_login=insecure_login
@@ -282,7 +301,8 @@ def scan(
         typer.echo(f"mailaudit: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     worst = highest(report)
-    _write_all(redact(report) if redact_report else report, destinations, lang)
+    shown = redact(report, domains=redact_domains) if redact_report else report
+    _write_all(shown, destinations, lang)
     written = [str(path) for path, _ in destinations if path is not None]
     if not quiet and (written or fmt not in (None, Format.TABLE)):  # the table starts with it
         summary = report.summary
@@ -319,11 +339,12 @@ def report_command(
     outputs: Outputs = None,
     lang: Lang = None,
     prepared_by: PreparedBy = None,
+    force: Force = False,
 ) -> None:
     """Render a saved JSON report again, in any format, without scanning: the same bytes the
     scan would have written."""
     try:
-        destinations = _destinations(outputs, fmt)
+        destinations = _destinations(outputs, fmt, force=force, root=None)
         report = json_report.load(saved)
     except (UsageError, ReportFileError) as exc:
         typer.echo(f"mailaudit: {exc}", err=True)
@@ -373,9 +394,12 @@ def probe(
     password_env: PasswordEnv = None,
     insecure_login: InsecureLogin = False,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """Check mail servers: IMAP or POP3, TLS or STARTTLS, the certificate, the capabilities."""
     try:
+        output = arguments.output_file(output, force=force, root=None)
+        arguments.login_source(login, password_env, interactive=arguments.has_terminal())
         targets = [t for server in servers for t in probe_targets(server, protocol, security)]
         credentials = {}
         if login:
@@ -419,9 +443,11 @@ def lookup(
     dns: DnsServer = None,
     ca_file: CaFile = None,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """Does this provider offer IMAP, and where? MX, SRV, autoconfig, provider data, probes."""
     try:
+        output = arguments.output_file(output, force=force, root=None)
         options = _probe_options(timeout, concurrency, dns, ca_file, policy.Settings())
     except UsageError as exc:
         typer.echo(f"mailaudit: {exc}", err=True)
@@ -445,11 +471,17 @@ def fleet(
     ] = FleetFormat.TABLE,
     output: Output = None,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """Summarise many machines: POP3 accounts, mail held only on PCs, mailboxes split across PCs.
 
     Folders are searched for *.json reports, sub-folders too; reports are read one at a time.
     """
+    try:
+        output = arguments.output_file(output, force=force, root=None)
+    except UsageError as exc:
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     summary = summarize(read_reports(reports))
     for refusal in summary.refused:
         typer.echo(f"mailaudit: {refusal.path}: {refusal.reason}", err=True)
@@ -485,7 +517,7 @@ def _probe_options(
     return ProbeOptions(
         timeout=timeout if timeout is not None else settings.timeout or ProbeOptions.timeout,
         concurrency=concurrency or settings.concurrency or ProbeOptions.concurrency,
-        ca_file=ca_file or settings.ca_file,
+        ca_file=arguments.ca_file(ca_file or settings.ca_file),
         dns_server=dns_server(dns) if dns else settings.dns_server,
         **rest,
     )
@@ -507,13 +539,20 @@ def _password_source(variable: str | None) -> PasswordFor:
 
 
 def _destinations(
-    outputs: list[Path] | None, fmt: Format | None
+    outputs: list[Path] | None, fmt: Format | None, *, force: bool, root: Path | None
 ) -> list[tuple[Path | None, Format]]:
     """Where each rendering goes (None: standard output) and in which format, checked before
     anything runs: a wrong name fails in a second, not after a minute of probing."""
-    if not outputs:
-        return [(None, fmt or Format.TABLE)]
-    return [(path, _output_format(path, fmt)) for path in dict.fromkeys(outputs)]
+    found: list[tuple[Path | None, Format]] = []
+    wanted: list[Path | None] = list(dict.fromkeys(outputs or [])) or [None]
+    for path in wanted:
+        checked = arguments.output_file(path, force=force, root=root)
+        found.append(
+            (None, fmt or Format.TABLE)
+            if checked is None
+            else (checked, _output_format(checked, fmt))
+        )
+    return found
 
 
 def _output_format(path: Path, fmt: Format | None) -> Format:
@@ -565,7 +604,7 @@ def _locale_language() -> Language:
 
 def _write(text: str, output: Path | None) -> None:
     if output is None:
-        sys.stdout.write(text)
+        exits.write_stdout(text)
         return
     try:
         output.write_text(text, encoding="utf-8")
@@ -594,4 +633,4 @@ def _progress(message: str) -> None:
 
 
 def main() -> None:
-    app()
+    sys.exit(exits.run(app))

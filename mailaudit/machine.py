@@ -14,6 +14,7 @@ import platform
 import re
 import socket
 import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -419,14 +420,15 @@ def _live_users() -> list[UserHome]:
 
 
 def _is_admin() -> bool:
-    if hasattr(os, "geteuid"):
-        return os.geteuid() == 0
-    try:
+    if sys.platform == "win32":
         import ctypes
 
-        return bool(ctypes.windll.shell32.IsUserAnAdmin())  # type: ignore[attr-defined]
-    except (AttributeError, OSError):
-        return False
+        try:
+            return bool(ctypes.windll.shell32.IsUserAnAdmin())
+        except (AttributeError, OSError):
+            return False
+    else:
+        return os.geteuid() == 0
 
 
 def describe_machine(files: MachineFiles) -> tuple[str, str]:

@@ -5,7 +5,7 @@ key and its line, and an unknown key is an error too, so that a typo never passe
     [probe]
     timeout = 10            # seconds, each network step
     concurrency = 32
-    dns_server = "192.0.2.53"    # HOST[:PORT]
+    dns_server = "192.0.2.53"    # IP[:PORT]
     ca_file = "company-ca.pem"   # relative to the policy file
 
     [advice]

@@ -63,7 +63,7 @@ def test_unwritable_output_is_a_usage_error(tmp_path):
         app, ["scan", "--root", str(SAMPLE), "--offline", "-o", str(tmp_path / "no" / "r.txt")]
     )
     assert result.exit_code == EXIT_USAGE
-    assert "cannot write" in result.stderr
+    assert "does not exist" in result.stderr
 
 
 def test_unknown_format_is_a_usage_error():
@@ -179,7 +179,7 @@ def test_report_refuses_a_probe_report_with_the_reason(tmp_path):
 
 def test_the_language_follows_the_locale_unless_given(tmp_path):
     target = tmp_path / "r.md"
-    args = ["scan", "--root", str(SAMPLE), "--offline", "-o", str(target)]
+    args = ["scan", "--root", str(SAMPLE), "--offline", "--force", "-o", str(target)]
     assert runner.invoke(app, args, env={"LC_ALL": "", "LANG": "de_DE.UTF-8"}).exit_code == 0
     assert target.read_text().startswith("# E-Mail-Prüfung von")
     runner.invoke(app, [*args, "--lang", "en"], env={"LANG": "de_DE.UTF-8"})

@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import replace
 from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
@@ -18,9 +19,8 @@ from mailaudit.report.json_report import to_dict
 
 from .conftest import REAL_TB, SAMPLE, audit
 
-SCHEMA = json.loads(
-    (Path(__file__).parent.parent / "mailaudit" / "report" / "schema-v1.json").read_text()
-)
+# From the package, as installed: the schema ships with it.
+SCHEMA = json.loads(resources.files("mailaudit.report").joinpath("schema-v1.json").read_text())
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("MAILAUDIT_UPDATE_GOLDEN") == "1"
 
