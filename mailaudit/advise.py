@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import quote
 
 from mailaudit.discover.providers import Provider, identify
 from mailaudit.model import (
@@ -60,6 +61,8 @@ CLIENT_NAMES = {
     Client.THUNDERBIRD: "Thunderbird",
     Client.SEAMONKEY: "SeaMonkey",
     Client.APPLE_MAIL: "Apple Mail",
+    Client.WINDOWS_LIVE_MAIL: "Windows Live Mail",
+    Client.WINDOWS_MAIL: "Windows Mail",
 }
 HOW_TO_MOVE = {
     Client.OUTLOOK: "In Outlook, drag the folders from the old data file into the new account's "
@@ -69,7 +72,16 @@ HOW_TO_MOVE = {
     Client.SEAMONKEY: "In SeaMonkey, copy each old folder into the new IMAP account's folders.",
     Client.APPLE_MAIL: "In Apple Mail, drag the mailboxes from the old account (or On My Mac) onto "
     "the new IMAP account; Mail uploads them.",
+    Client.OUTLOOK_MAC: "In Outlook for Mac, drag the folders from the old account (or On My "
+    "Computer) onto the new IMAP account's folders; Outlook uploads them.",
+    Client.WINDOWS_LIVE_MAIL: "In Windows Live Mail, drag each old folder onto the new IMAP "
+    "account's folders (hold Ctrl to copy rather than move); Windows Live Mail uploads them.",
+    Client.WINDOWS_MAIL: "In Windows Mail, select the messages of each old folder and drag them "
+    "onto the matching folder of the new IMAP account; Windows Mail uploads them.",
 }
+
+# Clients whose local store is a format `mailaudit migrate` reads (Maildir, MH, .eml folders).
+MIGRATE_READS = frozenset({Client.WINDOWS_LIVE_MAIL, Client.WINDOWS_MAIL})
 
 
 @dataclass(frozen=True)
@@ -345,7 +357,7 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
         f"port {best_port}, {settings['security']}, "
         f"user name {settings['username'] or 'as before'}, "
         f"sign-in: {settings['sign_in']}.",
-        HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account."),
+        _how_to_move(account, account.incoming.username, best_host, best_port, best_security),
         _upload_step(size, hours, policy.uplink_mbit),
         "When every folder shows up on the server (check in webmail), remove the POP3 account.",
     ]
@@ -359,6 +371,20 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
         "upload_bytes": size,
         "upload_hours": round(hours, 2),
     }
+
+
+def _how_to_move(
+    account: Account, username: str | None, host: str, port: int, security: str
+) -> str:
+    by_hand = HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account.")
+    if account.client not in MIGRATE_READS:
+        return by_hand
+    login = f"{quote(username, safe='')}@" if username else ""  # RFC 3986: '@' in a user is %40
+    scheme = "imaps" if security == "tls" else "imap"  # imap://: STARTTLS on the plain port
+    return (
+        f"{by_hand} Or let mailaudit upload them: "
+        f"mailaudit migrate --account {account.id} --to {scheme}://{login}{host}:{port}"
+    )
 
 
 def _on_server_step(account: Account) -> str:

@@ -40,6 +40,8 @@ class Client(str, Enum):
     OUTLOOK = "outlook"
     OUTLOOK_MAC = "outlook-mac"
     APPLE_MAIL = "apple-mail"
+    WINDOWS_LIVE_MAIL = "windows-live-mail"
+    WINDOWS_MAIL = "windows-mail"  # Vista's
 
 
 @dataclass(frozen=True)
