@@ -63,6 +63,7 @@ CLIENT_NAMES = {
     Client.APPLE_MAIL: "Apple Mail",
     Client.WINDOWS_LIVE_MAIL: "Windows Live Mail",
     Client.WINDOWS_MAIL: "Windows Mail",
+    Client.EVOLUTION: "Evolution",
 }
 HOW_TO_MOVE = {
     Client.OUTLOOK: "In Outlook, drag the folders from the old data file into the new account's "
@@ -78,10 +79,13 @@ HOW_TO_MOVE = {
     "account's folders (hold Ctrl to copy rather than move); Windows Live Mail uploads them.",
     Client.WINDOWS_MAIL: "In Windows Mail, select the messages of each old folder and drag them "
     "onto the matching folder of the new IMAP account; Windows Mail uploads them.",
+    Client.EVOLUTION: "In Evolution, open each folder under On This Computer, select all "
+    "messages, Message > Copy to Folder, and pick the matching folder of the new IMAP account; "
+    "Evolution uploads them.",
 }
 
 # Clients whose local store is a format `mailaudit migrate` reads (Maildir, MH, .eml folders).
-MIGRATE_READS = frozenset({Client.WINDOWS_LIVE_MAIL, Client.WINDOWS_MAIL})
+MIGRATE_READS = frozenset({Client.WINDOWS_LIVE_MAIL, Client.WINDOWS_MAIL, Client.EVOLUTION})
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class Client(str, Enum):
     APPLE_MAIL = "apple-mail"
     WINDOWS_LIVE_MAIL = "windows-live-mail"
     WINDOWS_MAIL = "windows-mail"  # Vista's
+    EVOLUTION = "evolution"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,13 @@
 """One module per mail client. Each reads one user's files and yields Account or Skipped records."""
 
-from mailaudit.sources import applemail, outlook, outlook_mac, thunderbird, windows_live_mail
+from mailaudit.sources import (
+    applemail,
+    evolution,
+    outlook,
+    outlook_mac,
+    thunderbird,
+    windows_live_mail,
+)
 from mailaudit.sources.base import Found, Source
 
 # (what progress messages call it, the source). Order is the order of the report.
@@ -10,6 +17,7 @@ SOURCES: tuple[tuple[str, Source], ...] = (
     ("Apple Mail", applemail.scan_user),
     ("Outlook for Mac", outlook_mac.scan_user),
     ("Windows Live Mail/Windows Mail", windows_live_mail.scan_user),
+    ("Evolution", evolution.scan_user),
 )
 
 __all__ = ["SOURCES", "Found", "Source"]
