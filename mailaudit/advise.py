@@ -64,6 +64,8 @@ CLIENT_NAMES = {
     Client.WINDOWS_LIVE_MAIL: "Windows Live Mail",
     Client.WINDOWS_MAIL: "Windows Mail",
     Client.EVOLUTION: "Evolution",
+    Client.CLAWS_MAIL: "Claws Mail",
+    Client.SYLPHEED: "Sylpheed",
 }
 HOW_TO_MOVE = {
     Client.OUTLOOK: "In Outlook, drag the folders from the old data file into the new account's "
@@ -82,10 +84,23 @@ HOW_TO_MOVE = {
     Client.EVOLUTION: "In Evolution, open each folder under On This Computer, select all "
     "messages, Message > Copy to Folder, and pick the matching folder of the new IMAP account; "
     "Evolution uploads them.",
+    Client.CLAWS_MAIL: "In Claws Mail, right-click each old folder of the local mailbox, Move "
+    "folder... (or select all messages and Copy to), and pick the new IMAP account; Claws Mail "
+    "uploads them.",
+    Client.SYLPHEED: "In Sylpheed, open each old folder, select all messages, Message > Copy, "
+    "and pick the matching folder of the new IMAP account; Sylpheed uploads them.",
 }
 
 # Clients whose local store is a format `mailaudit migrate` reads (Maildir, MH, .eml folders).
-MIGRATE_READS = frozenset({Client.WINDOWS_LIVE_MAIL, Client.WINDOWS_MAIL, Client.EVOLUTION})
+MIGRATE_READS = frozenset(
+    {
+        Client.WINDOWS_LIVE_MAIL,
+        Client.WINDOWS_MAIL,
+        Client.EVOLUTION,
+        Client.CLAWS_MAIL,
+        Client.SYLPHEED,
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ class Client(str, Enum):
     WINDOWS_LIVE_MAIL = "windows-live-mail"
     WINDOWS_MAIL = "windows-mail"  # Vista's
     EVOLUTION = "evolution"
+    CLAWS_MAIL = "claws-mail"
+    SYLPHEED = "sylpheed"
 
 
 @dataclass(frozen=True)

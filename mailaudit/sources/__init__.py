@@ -2,6 +2,7 @@
 
 from mailaudit.sources import (
     applemail,
+    claws,
     evolution,
     outlook,
     outlook_mac,
@@ -18,6 +19,7 @@ SOURCES: tuple[tuple[str, Source], ...] = (
     ("Outlook for Mac", outlook_mac.scan_user),
     ("Windows Live Mail/Windows Mail", windows_live_mail.scan_user),
     ("Evolution", evolution.scan_user),
+    ("Claws Mail/Sylpheed", claws.scan_user),
 )
 
 __all__ = ["SOURCES", "Found", "Source"]

@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
-from xml.parsers import expat
 
 from mailaudit.errors import UnreadableFile
 from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
@@ -40,6 +39,7 @@ from mailaudit.model import (
     Skipped,
 )
 from mailaudit.sources.base import Found
+from mailaudit.sources.safe_xml import Element, parse_xml
 
 SOURCE = Client.EVOLUTION.value
 SOURCE_DIRS = (
@@ -413,55 +413,9 @@ def _scan_gconf(files: MachineFiles, user: UserHome, path: Path) -> Iterator[Fou
             yield Skipped(SOURCE, origin, f"account {number + 1} is {exc}; left out")
 
 
-@dataclass
-class _Element:
-    tag: str
-    attributes: dict[str, str]
-    children: list[_Element]
-    text: str = ""
-
-    def first(self, tag: str) -> _Element | None:
-        return next((c for c in self.children if c.tag == tag), None)
-
-
-def _tree(document: bytes | str) -> _Element:
-    """expat with any DTD refused: no entity, internal or external, is expanded."""
-    parser = expat.ParserCreate()
-    stack: list[_Element] = []
-    roots: list[_Element] = []
-
-    def refuse(*_: object) -> None:
-        raise ValueError("XML with a document type declaration")
-
-    def start(tag: str, attributes: dict[str, str]) -> None:
-        element = _Element(tag, attributes, [])
-        (stack[-1].children if stack else roots).append(element)
-        stack.append(element)
-
-    def end(tag: str) -> None:
-        stack.pop()
-
-    def characters(data: str) -> None:
-        if stack:
-            stack[-1].text += data
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = characters
-    try:
-        parser.Parse(document, True)
-    except expat.ExpatError as exc:
-        raise ValueError(f"not well-formed XML ({expat.ErrorString(exc.code)})") from None
-    if not roots:
-        raise ValueError("an empty document")
-    return roots[0]
-
-
-def gconf_accounts(data: bytes) -> list[_Element]:
+def gconf_accounts(data: bytes) -> list[Element]:
     """The <account> documents of GConf's `accounts` list entry (each one an XML string)."""
-    root = _tree(data)
+    root = parse_xml(data)
     entry = next(
         (e for e in root.children if e.tag == "entry" and e.attributes.get("name") == "accounts"),
         None,
@@ -472,12 +426,12 @@ def gconf_accounts(data: bytes) -> list[_Element]:
     for item in entry.children:
         value = item.first("stringvalue")
         if value is not None and value.text.strip():
-            found.append(_tree(value.text.strip().encode("utf-8")))
+            found.append(parse_xml(value.text.strip().encode("utf-8")))
     return found
 
 
 def _gconf_account(
-    files: MachineFiles, user: UserHome, origin: str, number: int, account: _Element
+    files: MachineFiles, user: UserHome, origin: str, number: int, account: Element
 ) -> Iterator[Found]:
     name = account.attributes.get("name") or f"account {number + 1}"
     if account.attributes.get("enabled", "true").lower() == "false":
