@@ -20,14 +20,14 @@ def test_scan_prints_the_table_and_a_summary():
     result = runner.invoke(app, ["scan", "--root", str(SAMPLE), "--offline"])
     assert result.exit_code == EXIT_OK, result.output
     assert "pop.gmx.net:995" in result.stdout
-    assert result.stdout.endswith("16 account(s): 7 POP3, 6 IMAP, 1 Exchange, 2 other.\n")
+    assert result.stdout.endswith("20 account(s): 10 POP3, 7 IMAP, 1 Exchange, 2 other.\n")
     assert "anna: reading Thunderbird/SeaMonkey" in result.stderr  # progress goes to stderr
 
 
 def test_json_on_stdout_gets_its_summary_on_stderr():
     result = runner.invoke(app, ["scan", "--root", str(SAMPLE), "--offline", "--format", "json"])
     assert result.exit_code == EXIT_OK
-    assert "16 account(s) (7 POP3, 6 IMAP, 1 Exchange, 2 other), 3 skipped" in result.stderr
+    assert "20 account(s) (10 POP3, 7 IMAP, 1 Exchange, 2 other), 3 skipped" in result.stderr
 
 
 def test_json_to_a_file(tmp_path):
@@ -37,7 +37,7 @@ def test_json_to_a_file(tmp_path):
     )
     assert result.exit_code == EXIT_OK
     assert result.stdout == ""
-    assert json.loads(out.read_text())["summary"]["accounts"] == 16
+    assert json.loads(out.read_text())["summary"]["accounts"] == 20
     assert f"report written to {out}" in result.stderr
 
 
@@ -95,4 +95,4 @@ def test_python_dash_m_and_the_console_script_agree():
         cwd=REPO,
         check=True,
     )
-    assert json.loads(via_module.stdout)["summary"]["pop3"] == 7
+    assert json.loads(via_module.stdout)["summary"]["pop3"] == 10

@@ -51,7 +51,7 @@ def test_schema_rejects_a_report_missing_a_contract_field():
 
 def test_summary_counts_protocols():
     summary = json.loads(render(audit(SAMPLE), Format.JSON))["summary"]
-    assert summary == {"accounts": 16, "pop3": 7, "imap": 6, "exchange": 1, "other": 2}
+    assert summary == {"accounts": 20, "pop3": 10, "imap": 7, "exchange": 1, "other": 2}
 
 
 def test_ids_are_stable_and_unique():
