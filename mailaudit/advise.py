@@ -66,6 +66,9 @@ CLIENT_NAMES = {
     Client.EVOLUTION: "Evolution",
     Client.CLAWS_MAIL: "Claws Mail",
     Client.SYLPHEED: "Sylpheed",
+    Client.FETCHMAIL: "the mail client that reads the fetched mail",
+    Client.GETMAIL: "the mail client that reads the fetched mail",
+    Client.MUTT: "mutt (set folder=imaps://... and spoolfile=+INBOX)",
 }
 HOW_TO_MOVE = {
     Client.OUTLOOK: "In Outlook, drag the folders from the old data file into the new account's "
@@ -89,9 +92,18 @@ HOW_TO_MOVE = {
     "uploads them.",
     Client.SYLPHEED: "In Sylpheed, open each old folder, select all messages, Message > Copy, "
     "and pick the matching folder of the new IMAP account; Sylpheed uploads them.",
+    Client.FETCHMAIL: "fetchmail keeps no folders of its own: the mail it fetched is in the local "
+    "mailbox it delivered to; copy that mailbox into the new IMAP account with a mail client, "
+    "then remove the poll entry from .fetchmailrc.",
+    Client.GETMAIL: "getmail keeps no folders of its own: the mail it fetched is in its "
+    "[destination]; copy that into the new IMAP account with a mail client, then remove the rc "
+    "file.",
+    Client.MUTT: "In mutt, open the old mailbox, tag all messages (T, then ~A), and save them "
+    "(;s) to the new IMAP account's folder (imaps://.../INBOX); mutt uploads them.",
 }
 
-# Clients whose local store is a format `mailaudit migrate` reads (Maildir, MH, .eml folders).
+# Clients whose local store is a format `mailaudit migrate` reads (Maildir, MH, .eml folders,
+# the mbox of a mail spool).
 MIGRATE_READS = frozenset(
     {
         Client.WINDOWS_LIVE_MAIL,
@@ -99,6 +111,9 @@ MIGRATE_READS = frozenset(
         Client.EVOLUTION,
         Client.CLAWS_MAIL,
         Client.SYLPHEED,
+        Client.FETCHMAIL,
+        Client.GETMAIL,
+        Client.MUTT,
     }
 )
 

@@ -45,6 +45,9 @@ class Client(str, Enum):
     EVOLUTION = "evolution"
     CLAWS_MAIL = "claws-mail"
     SYLPHEED = "sylpheed"
+    FETCHMAIL = "fetchmail"
+    GETMAIL = "getmail"
+    MUTT = "mutt"  # NeoMutt too
 
 
 @dataclass(frozen=True)

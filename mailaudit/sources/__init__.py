@@ -4,6 +4,9 @@ from mailaudit.sources import (
     applemail,
     claws,
     evolution,
+    fetchmail,
+    getmail,
+    mutt,
     outlook,
     outlook_mac,
     thunderbird,
@@ -20,6 +23,9 @@ SOURCES: tuple[tuple[str, Source], ...] = (
     ("Windows Live Mail/Windows Mail", windows_live_mail.scan_user),
     ("Evolution", evolution.scan_user),
     ("Claws Mail/Sylpheed", claws.scan_user),
+    ("fetchmail", fetchmail.scan_user),
+    ("getmail", getmail.scan_user),
+    ("mutt/NeoMutt", mutt.scan_user),
 )
 
 __all__ = ["SOURCES", "Found", "Source"]
