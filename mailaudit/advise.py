@@ -69,6 +69,7 @@ CLIENT_NAMES = {
     Client.FETCHMAIL: "the mail client that reads the fetched mail",
     Client.GETMAIL: "the mail client that reads the fetched mail",
     Client.MUTT: "mutt (set folder=imaps://... and spoolfile=+INBOX)",
+    Client.POSTBOX: "Postbox (or, as Postbox is discontinued, in Thunderbird)",
 }
 HOW_TO_MOVE = {
     Client.OUTLOOK: "In Outlook, drag the folders from the old data file into the new account's "
@@ -100,6 +101,8 @@ HOW_TO_MOVE = {
     "file.",
     Client.MUTT: "In mutt, open the old mailbox, tag all messages (T, then ~A), and save them "
     "(;s) to the new IMAP account's folder (imaps://.../INBOX); mutt uploads them.",
+    Client.POSTBOX: "In Postbox, right-click each old folder, Copy To, and choose a folder of the "
+    "new IMAP account; Postbox uploads the messages.",
 }
 
 # Clients whose local store is a format `mailaudit migrate` reads (Maildir, MH, .eml folders,

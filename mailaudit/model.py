@@ -48,6 +48,7 @@ class Client(str, Enum):
     FETCHMAIL = "fetchmail"
     GETMAIL = "getmail"
     MUTT = "mutt"  # NeoMutt too
+    POSTBOX = "postbox"
 
 
 @dataclass(frozen=True)
