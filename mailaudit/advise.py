@@ -70,6 +70,7 @@ CLIENT_NAMES = {
     Client.GETMAIL: "the mail client that reads the fetched mail",
     Client.MUTT: "mutt (set folder=imaps://... and spoolfile=+INBOX)",
     Client.POSTBOX: "Postbox (or, as Postbox is discontinued, in Thunderbird)",
+    Client.OUTLOOK_EXPRESS: "Outlook Express",
 }
 HOW_TO_MOVE = {
     Client.OUTLOOK: "In Outlook, drag the folders from the old data file into the new account's "
@@ -103,6 +104,10 @@ HOW_TO_MOVE = {
     "(;s) to the new IMAP account's folder (imaps://.../INBOX); mutt uploads them.",
     Client.POSTBOX: "In Postbox, right-click each old folder, Copy To, and choose a folder of the "
     "new IMAP account; Postbox uploads the messages.",
+    Client.OUTLOOK_EXPRESS: "In Outlook Express, open each folder under Local Folders, select all "
+    "messages, Edit > Copy to Folder, and pick the matching folder of the new IMAP account; "
+    "Outlook Express uploads them. (Windows Live Mail or Thunderbird can also import the "
+    "folders.)",
 }
 
 # Clients whose local store is a format `mailaudit migrate` reads (Maildir, MH, .eml folders,

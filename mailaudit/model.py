@@ -49,6 +49,7 @@ class Client(str, Enum):
     GETMAIL = "getmail"
     MUTT = "mutt"  # NeoMutt too
     POSTBOX = "postbox"
+    OUTLOOK_EXPRESS = "outlook-express"
 
 
 @dataclass(frozen=True)

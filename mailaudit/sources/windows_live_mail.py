@@ -123,7 +123,7 @@ def _scan_product(
         written = None
     if written is not None:
         try:
-            named = _expand(files, written, user.home)
+            named = expand_store_root(files, written, user.home)
             files.check_inside(named)
         except UnreadableFile as exc:
             yield Skipped(
@@ -166,7 +166,7 @@ def _store_root_value(registry: RegistryKey | None, product: Product) -> str | N
     return text.split("\0", 1)[0].strip() or None
 
 
-def _expand(files: MachineFiles, written: str, home: Path) -> Path:
+def expand_store_root(files: MachineFiles, written: str, home: Path) -> Path:
     """Store Root as the audited user's Windows would expand it: %LOCALAPPDATA% and friends
     point into that user's profile, not into whoever runs the audit."""
     xp = is_windows_xp_home(home)
@@ -334,16 +334,16 @@ def _account(
 ) -> Iterator[Found]:
     origin = files.display(path)
     problems: list[str] = []
-    values = _Settings(settings, problems)
-    kind = next((k for k in KINDS if values.text(f"{k[0]}_Server")), None)
+    values = AccountSettings(settings, problems)
+    kind = account_kind(values)
     if kind is None:
         if values.text("LDAP_Server") is None:  # a directory service account is not mail
             yield Skipped(product.client.value, origin, "account names no incoming server")
         return
     prefix, protocol, declared, plain_port, tls_port = kind
-    incoming = _endpoint(values, prefix, declared, plain_port, tls_port)
+    incoming = incoming_endpoint(values, prefix, declared, plain_port, tls_port)
     email = values.text("SMTP_Email_Address")
-    leave, days, detail = _leave_on_server(values) if protocol is Protocol.POP3 else (None,) * 3
+    leave, days, detail = leave_on_server(values) if protocol is Protocol.POP3 else (None,) * 3
     yield Account(
         client=product.client,
         user=user.name,
@@ -365,7 +365,15 @@ def _account(
         yield Skipped(product.client.value, origin, problem)
 
 
-class _Settings:
+def account_kind(values: AccountSettings) -> tuple[str, Protocol, str, int, int] | None:
+    """The first server setting present, in the importer's order; None when none is."""
+    return next((k for k in KINDS if values.text(f"{k[0]}_Server")), None)
+
+
+class AccountSettings:
+    """One account's settings by WLM's element names; Outlook Express's registry values are the
+    same names with spaces, and are read through this too."""
+
     def __init__(self, settings: dict[str, str], problems: list[str]) -> None:
         self.settings = settings
         self.problems = problems
@@ -385,8 +393,8 @@ class _Settings:
             return None
 
 
-def _endpoint(
-    values: _Settings, prefix: str, declared: str, plain_port: int, tls_port: int
+def incoming_endpoint(
+    values: AccountSettings, prefix: str, declared: str, plain_port: int, tls_port: int
 ) -> Endpoint:
     secure = values.dword(f"{prefix}_Secure_Connection")
     port = values.dword(f"{prefix}_Port")
@@ -417,7 +425,7 @@ def _endpoint(
     )
 
 
-def _leave_on_server(values: _Settings) -> tuple[bool, int | None, str]:
+def leave_on_server(values: AccountSettings) -> tuple[bool, int | None, str]:
     leave = bool(values.dword("Leave_Mail_On_Server"))
     expire = bool(values.dword("Remove_When_Expired"))
     days = values.dword("Expire_Days") if leave and expire else None
