@@ -71,6 +71,7 @@ CLIENT_NAMES = {
     Client.MUTT: "mutt (set folder=imaps://... and spoolfile=+INBOX)",
     Client.POSTBOX: "Postbox (or, as Postbox is discontinued, in Thunderbird)",
     Client.OUTLOOK_EXPRESS: "Outlook Express",
+    Client.KMAIL: "KMail",
 }
 HOW_TO_MOVE = {
     Client.OUTLOOK: "In Outlook, drag the folders from the old data file into the new account's "
@@ -108,6 +109,8 @@ HOW_TO_MOVE = {
     "messages, Edit > Copy to Folder, and pick the matching folder of the new IMAP account; "
     "Outlook Express uploads them. (Windows Live Mail or Thunderbird can also import the "
     "folders.)",
+    Client.KMAIL: "In KMail, right-click each folder under Local Folders, Copy Folder To, and pick "
+    "the new IMAP account; KMail uploads them.",
 }
 
 # Clients whose local store is a format `mailaudit migrate` reads (Maildir, MH, .eml folders,
@@ -122,6 +125,7 @@ MIGRATE_READS = frozenset(
         Client.FETCHMAIL,
         Client.GETMAIL,
         Client.MUTT,
+        Client.KMAIL,
     }
 )
 

@@ -50,6 +50,7 @@ class Client(str, Enum):
     MUTT = "mutt"  # NeoMutt too
     POSTBOX = "postbox"
     OUTLOOK_EXPRESS = "outlook-express"
+    KMAIL = "kmail"
 
 
 @dataclass(frozen=True)
