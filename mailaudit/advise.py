@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from mailaudit.discover.providers import Provider, identify
 from mailaudit.model import (
+    UNKNOWN_TYPE,
     Account,
     Client,
     Finding,
@@ -72,6 +73,11 @@ CLIENT_NAMES = {
     Client.POSTBOX: "Postbox (or, as Postbox is discontinued, in Thunderbird)",
     Client.OUTLOOK_EXPRESS: "Outlook Express",
     Client.KMAIL: "KMail",
+    Client.EM_CLIENT: "eM Client",
+    Client.MAILBIRD: "Mailbird",
+    Client.THE_BAT: "The Bat!",
+    Client.WINDOWS_MAIL_APP: "the new Outlook (the Mail app is retired)",
+    Client.OUTLOOK_NEW: "Outlook",
 }
 HOW_TO_MOVE = {
     Client.OUTLOOK: "In Outlook, drag the folders from the old data file into the new account's "
@@ -111,6 +117,29 @@ HOW_TO_MOVE = {
     "folders.)",
     Client.KMAIL: "In KMail, right-click each folder under Local Folders, Copy Folder To, and pick "
     "the new IMAP account; KMail uploads them.",
+    Client.EM_CLIENT: "In eM Client, select the messages of each old folder and drag them onto the "
+    "matching folder of the new IMAP account; eM Client uploads them.",
+    Client.MAILBIRD: "In Mailbird, select the messages of each old folder and move them to the "
+    "matching folder of the new IMAP account; Mailbird uploads them.",
+    Client.THE_BAT: "In The Bat!, select the messages of each old folder, Messages > Copy to "
+    "Folder, and pick the matching folder of the new IMAP account; The Bat! uploads them.",
+    Client.WINDOWS_MAIL_APP: "The Mail app no longer sends or receives: open the new Outlook, let "
+    "it import the Mail app's accounts, and copy the local folders into the IMAP account there.",
+    Client.OUTLOOK_NEW: "In the new Outlook, drag each old folder onto the new IMAP account's "
+    "folders; Outlook uploads them.",
+}
+# Where to see an account's protocol in a client whose files do not say it.
+HOW_TO_CHECK = {
+    Client.EM_CLIENT: "In eM Client: Menu > Accounts, select the account; the tabs name IMAP or "
+    "POP3 with the server and port.",
+    Client.MAILBIRD: "In Mailbird: Menu > Settings > Accounts, select the account, Edit, Server "
+    "settings: the incoming server shows IMAP or POP3.",
+    Client.THE_BAT: "In The Bat!: Account > Properties > Transport: the receiving mail protocol "
+    "(POP3 or IMAP4), server and port; Management > Leave messages on server.",
+    Client.WINDOWS_MAIL_APP: "In the Mail app: Settings > Manage accounts > the account > Change "
+    "mailbox sync settings > Advanced mailbox settings: the incoming server and its type.",
+    Client.OUTLOOK_NEW: "In the new Outlook: Settings > Accounts > Email accounts > Manage: the "
+    "account type (Microsoft 365, IMAP, POP) is shown there.",
 }
 
 # Clients whose local store is a format `mailaudit migrate` reads (Maildir, MH, .eml folders,
@@ -330,6 +359,20 @@ def recommend(account: Account, provider: Provider | None, policy: Policy) -> di
             "steps": [
                 'Remove the saved password and choose OAuth2 ("Modern authentication") as the '
                 "sign-in method; the client opens the provider's sign-in page."
+            ],
+        }
+    if account.declared_type == UNKNOWN_TYPE:
+        return {
+            "action": "check-in-client",
+            "summary": f"Find out whether {account.name} is POP3 or IMAP: its client's files "
+            "do not say.",
+            "steps": [
+                HOW_TO_CHECK.get(account.client, "Open the account's settings in its client."),
+                "If it is POP3, the mail may exist only on this computer: back up the local "
+                "store first"
+                + (f" ({account.local_store.path})" if account.local_store else "")
+                + ", then create an IMAP account for the same address.",
+                HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account."),
             ],
         }
     return {"action": "keep", "summary": f"{account.name}: no change needed.", "steps": []}

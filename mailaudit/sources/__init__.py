@@ -3,16 +3,21 @@
 from mailaudit.sources import (
     applemail,
     claws,
+    em_client,
     evolution,
     fetchmail,
     getmail,
     kmail,
+    mailbird,
     mutt,
+    new_outlook,
     outlook,
     outlook_express,
     outlook_mac,
+    the_bat,
     thunderbird,
     windows_live_mail,
+    windows_mail_app,
 )
 from mailaudit.sources.base import Found, Source
 
@@ -30,6 +35,11 @@ SOURCES: tuple[tuple[str, Source], ...] = (
     ("fetchmail", fetchmail.scan_user),
     ("getmail", getmail.scan_user),
     ("mutt/NeoMutt", mutt.scan_user),
+    ("eM Client", em_client.scan_user),
+    ("Mailbird", mailbird.scan_user),
+    ("The Bat!", the_bat.scan_user),
+    ("Windows Mail app", windows_mail_app.scan_user),
+    ("new Outlook", new_outlook.scan_user),
 )
 
 __all__ = ["SOURCES", "Found", "Source"]
