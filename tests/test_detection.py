@@ -10,9 +10,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailaudit.model import UNKNOWN_TYPE, Client, Protocol
 from mailaudit.report import Format, render
+from mailaudit.sources.new_outlook import identities
 
 from .conftest import audit, file_states, tree_fingerprint
 
@@ -148,3 +151,15 @@ def test_damaged_databases_are_skipped(windows):
         Client.THE_BAT,
         Client.WINDOWS_MAIL_APP,
     }
+
+
+@given(
+    st.recursive(
+        st.none() | st.text() | st.integers(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+        max_leaves=20,
+    )
+)
+def test_any_json_gives_addresses_or_nothing(document):
+    for found in (identities(document), identities({"Identities": document})):
+        assert all(isinstance(a, str) and "@" in a for a in found)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from mailaudit.model import Client, Protocol, Security
 from mailaudit.report import Format, render
-from mailaudit.sources.evolution import NotAKeyFile, parse_key_file
+from mailaudit.sources.evolution import NotAKeyFile, gconf_accounts, parse_key_file
 
 from .conftest import REPO, audit, by_name, file_states, tree_fingerprint
 
@@ -220,3 +220,12 @@ def test_any_text_is_a_key_file_or_refused_cleanly(text):
     except NotAKeyFile:
         return
     assert all(isinstance(v, str) for group in groups.values() for v in group.values())
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_as_gconf_xml(data):
+    try:
+        accounts = gconf_accounts(data)
+    except ValueError:
+        return
+    assert all(a.tag for a in accounts)

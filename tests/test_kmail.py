@@ -6,6 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailaudit.model import Client, Protocol, Security
 from mailaudit.report import Format, render
@@ -87,3 +89,9 @@ def test_kconfig_expansion_and_translations():
         "[General]\nPath[$e]=$HOME/mail\nname=Post\nname[de]=Postfach\nx=a\\sb\n", Path("/home/k")
     )
     assert groups["General"] == {"Path": "/home/k/mail", "name": "Post", "x": "a b"}
+
+
+@given(st.text(max_size=300))
+def test_any_text_reads_as_kconfig_without_secrets(text):
+    groups = parse_kconfig(text, Path("/home/k"))
+    assert not any("password" in key.lower() for keys in groups.values() for key in keys)

@@ -43,7 +43,11 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
         folder = user.home / relative
         if not folder.is_dir():
             continue
-        for account in sorted(p for p in folder.iterdir() if p.is_dir()):
+        try:
+            accounts = sorted(p for p in folder.iterdir() if p.is_dir())
+        except OSError:
+            continue  # an unreadable folder: nothing to name
+        for account in accounts:
             settings = next((account / n for n in SETTINGS if (account / n).is_file()), None)
             if settings is None or account in seen:
                 continue
