@@ -1,9 +1,11 @@
-"""One user's registry, for the sources that read a little of it (Windows Live Mail, Windows
-Mail): the live HKCU on Windows, else the NTUSER.DAT in the user's folder of the audited disk."""
+"""One user's registry, for the sources that read a little of it (Windows Live Mail, Outlook
+Express): the live HKCU on Windows, else the NTUSER.DAT in the user's folder of the audited
+disk."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from mailaudit.errors import UnreadableFile
@@ -29,6 +31,16 @@ def user_registry(files: MachineFiles, user: UserHome) -> UserRegistry:
     hive_path = next((user.home / n for n in HIVE_NAMES if (user.home / n).is_file()), None)
     if hive_path is None:
         return UserRegistry(None, "")
+    try:
+        info = hive_path.stat()
+    except OSError:
+        return UserRegistry(None, files.display(hive_path), (f"{hive_path.name} cannot be read",))
+    return _open(files, hive_path, info.st_mtime_ns, info.st_size)
+
+
+@lru_cache(maxsize=1)  # the sources of one user run one after another: parse the hive once
+def _open(files: MachineFiles, hive_path: Path, mtime_ns: int, size: int) -> UserRegistry:
+    """mtime_ns and size are only part of the cache key: a hive that changed is read again."""
     shown = files.display(hive_path)
     try:
         opened = open_hive(files, hive_path)
