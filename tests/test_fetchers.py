@@ -121,7 +121,15 @@ def test_fetchmail_syntax_error_is_refused_by_both(fetchmail_home):
     assert report.accounts == ()
     (skipped,) = report.skipped
     assert skipped.origin == "/home/fred/.fetchmailrc"
-    assert "syntax error (line 2: unexpected 'usr')" in skipped.reason
+    assert "syntax error (line 2: a word fetchmail does not expect there)" in skipped.reason
+
+
+def test_a_syntax_error_never_shows_the_word(fetchmail_home):
+    rc = fetchmail_home / ".fetchmailrc"
+    rc.write_text(f"poll pop.example.test proto pop3 user fred passwort {PLANTED} is fred\n")
+    report = audit(fetchmail_home.parent.parent)
+    assert len(report.skipped) == 1
+    assert PLANTED not in repr(report) + render(report, Format.TABLE)
 
 
 def test_fetchmail_accounts(fetchmail_home):

@@ -189,7 +189,7 @@ def parse_rc(text: str) -> list[Entry]:
             index += 1
             continue
         if target is None:
-            raise RcSyntaxError(token.line, f"{token.text!r} before any poll or defaults entry")
+            raise RcSyntaxError(token.line, "a word before any poll or defaults entry")
         if not token.quoted and word == "no":
             negate = True
             index += 1
@@ -229,7 +229,8 @@ def parse_rc(text: str) -> list[Entry]:
             target.values["proto"] = word  # `poll host pop3` without the keyword
             index += 1
             continue
-        raise RcSyntaxError(token.line, f"unexpected {token.text!r}")
+        # The word itself is not shown: after a mistyped keyword it may be a password.
+        raise RcSyntaxError(token.line, "a word fetchmail does not expect there")
     return entries
 
 
