@@ -49,7 +49,7 @@ def test_pop3_and_imap_resources():
     assert pop.local_store is not None
     assert pop.local_store.path == "/home/karl/.local/share/local-mail"  # from Path[$e]=$HOME/...
     assert pop.local_store.bytes == inbox_bytes()
-    imap = accounts["Work IMAP"]  # its name from agentsrc
+    imap = accounts["Work IMAP"]  # its name from akonadi/agent_config_akonadi_imap_resource_0
     assert (imap.protocol, imap.incoming.port, imap.incoming.security) == (
         Protocol.IMAP,
         143,

@@ -2,7 +2,7 @@
 akonadi_imap_resource_N rc, and the maildir resource that holds the local folders.
 
 What the reader relies on (the resources' .kcfg files in kdepim-runtime; files written by
-Akonadi 22.12, as the research notes show them):
+Akonadi 22.12, see tests/fixtures/kmail):
 
 - KConfig writes only values that differ from the default, so an absent key means the
   default: POP3 `port` 110, `useSSL` and `useTLS` false, `leaveOnServer` false,
@@ -12,6 +12,8 @@ Akonadi 22.12, as the research notes show them):
 - POP3 mail goes to an Akonadi collection (`targetCollection`), normally KMail's local folders:
   the maildir resource's `Path`, ~/.local/share/local-mail by default. The collection id is
   resolved only in Akonadi's database, which is not read: the maildir is reported as the store.
+- The name a resource is shown by is [Agent] Name in akonadi/agent_config_<instance>; the POP3
+  resource also keeps it as `name` in its own rc file.
 - Passwords are in KWallet or the Secret Service, never here; password keys are dropped anyway.
 """
 
@@ -141,18 +143,19 @@ def _scan_folder(
 
 
 def _agent_names(files: MachineFiles, user: UserHome, folder: Path) -> dict[str, str]:
-    """Instance -> the name the user gave it, from akonadi/agentsrc ([Instances] id\\Name)."""
-    try:
-        text = files.read_bytes(folder / "akonadi" / "agentsrc", RC_LIMIT).decode(
-            "utf-8", "replace"
-        )
-    except UnreadableFile:
-        return {}
+    """Instance -> the name the user gave it: [Agent] Name in akonadi/agent_config_<instance>
+    (written by Akonadi's AgentManager.setAgentInstanceName)."""
     found = {}
-    for key, value in parse_kconfig(text, user.home).get("Instances", {}).items():
-        instance, _, field = key.partition("\\")
-        if field == "Name" and value:
-            found[instance] = value
+    for config in sorted((folder / "akonadi").glob("agent_config_akonadi_*_resource_*")):
+        if config.suffix:
+            continue  # the _changes.dat replay logs beside them
+        try:
+            text = files.read_bytes(config, RC_LIMIT).decode("utf-8", "replace")
+        except UnreadableFile:
+            continue
+        name = parse_kconfig(text, user.home).get("Agent", {}).get("Name")
+        if name:
+            found[config.name.removeprefix("agent_config_")] = name
     return found
 
 
