@@ -368,14 +368,23 @@ def recommend(account: Account, provider: Provider | None, policy: Policy) -> di
             "do not say.",
             "steps": [
                 HOW_TO_CHECK.get(account.client, "Open the account's settings in its client."),
-                "If it is POP3, the mail may exist only on this computer: back up the local "
-                "store first"
-                + (f" ({account.local_store.path})" if account.local_store else "")
-                + ", then create an IMAP account for the same address.",
-                HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account."),
+                *_if_pop3(account),
             ],
         }
     return {"action": "keep", "summary": f"{account.name}: no change needed.", "steps": []}
+
+
+def _if_pop3(account: Account) -> list[str]:
+    """What to do when the client shows POP3, for an account whose protocol is unknown."""
+    if account.client is Client.OUTLOOK_NEW:
+        # The new Outlook syncs third-party accounts, POP3 too, through Microsoft's cloud.
+        return ["Even a POP3 account is kept in Microsoft's cloud copy: nothing to move."]
+    where = f" ({account.local_store.path})" if account.local_store else ""
+    return [
+        f"If it is POP3, the mail may exist only on this computer: back up the local store "
+        f"first{where}, then create an IMAP account for the same address.",
+        HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account."),
+    ]
 
 
 def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[str, Any]:

@@ -96,7 +96,7 @@ def test_each_client_is_named_with_its_accounts(report):
         ("outlook-new", "wanda@imap.example"),
         ("outlook-new", "wanda@outlook.example"),
         ("the-bat", "Büro"),
-        ("windows-mail-app", "Mail and Calendar (its accounts are not readable from files)"),
+        ("windows-mail-app", "Mail and Calendar accounts"),
     ]
     for account in report.accounts:
         assert account.protocol is Protocol.OTHER
@@ -127,7 +127,12 @@ def test_the_plan_says_where_to_look(report):
     (bat,) = [a for a in report.accounts if a.client is Client.THE_BAT]
     steps = " ".join(bat.recommendation["steps"])
     assert "Account > Properties > Transport" in steps
+    assert (
+        "back up the local store first (/Users/wanda/AppData/Roaming/The Bat!/MAIL/Büro)" in steps
+    )
     assert "In The Bat!, select the messages" in steps
+    new = next(a for a in report.accounts if a.client is Client.OUTLOOK_NEW)
+    assert "Microsoft's cloud copy: nothing to move" in " ".join(new.recommendation["steps"])
 
 
 def test_no_secret_in_any_output_and_nothing_changed(windows):

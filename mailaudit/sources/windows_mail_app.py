@@ -31,7 +31,7 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
         user,
         files.display(user.home / PACKAGE),
         "Mail and Calendar",
-        "Mail and Calendar (its accounts are not readable from files)",
+        "Mail and Calendar accounts",
         files.display(store),
         measure(files, user.home / DATA, "message bodies and attachments of the Mail app"),
         note="protocol unknown: check in the Mail app's account settings",
