@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import quote
 
 from mailaudit.discover.providers import Provider, identify
 from mailaudit.model import (
+    UNKNOWN_TYPE,
     Account,
     Client,
     Finding,
@@ -62,6 +64,22 @@ CLIENT_NAMES = {
     Client.THUNDERBIRD: "Thunderbird",
     Client.SEAMONKEY: "SeaMonkey",
     Client.APPLE_MAIL: "Apple Mail",
+    Client.WINDOWS_LIVE_MAIL: "Windows Live Mail",
+    Client.WINDOWS_MAIL: "Windows Mail",
+    Client.EVOLUTION: "Evolution",
+    Client.CLAWS_MAIL: "Claws Mail",
+    Client.SYLPHEED: "Sylpheed",
+    Client.FETCHMAIL: "the mail client that reads the fetched mail",
+    Client.GETMAIL: "the mail client that reads the fetched mail",
+    Client.MUTT: "mutt (set folder=imaps://... and spoolfile=+INBOX)",
+    Client.POSTBOX: "Postbox (or, as Postbox is discontinued, in Thunderbird)",
+    Client.OUTLOOK_EXPRESS: "Outlook Express",
+    Client.KMAIL: "KMail",
+    Client.EM_CLIENT: "eM Client",
+    Client.MAILBIRD: "Mailbird",
+    Client.THE_BAT: "The Bat!",
+    Client.WINDOWS_MAIL_APP: "the new Outlook (the Mail app is retired)",
+    Client.OUTLOOK_NEW: "Outlook",
 }
 HOW_TO_MOVE = {
     Client.OUTLOOK: "In Outlook, drag the folders from the old data file into the new account's "
@@ -71,7 +89,76 @@ HOW_TO_MOVE = {
     Client.SEAMONKEY: "In SeaMonkey, copy each old folder into the new IMAP account's folders.",
     Client.APPLE_MAIL: "In Apple Mail, drag the mailboxes from the old account (or On My Mac) onto "
     "the new IMAP account; Mail uploads them.",
+    Client.OUTLOOK_MAC: "In Outlook for Mac, drag the folders from the old account (or On My "
+    "Computer) onto the new IMAP account's folders; Outlook uploads them.",
+    Client.WINDOWS_LIVE_MAIL: "In Windows Live Mail, drag each old folder onto the new IMAP "
+    "account's folders (hold Ctrl to copy rather than move); Windows Live Mail uploads them.",
+    Client.WINDOWS_MAIL: "In Windows Mail, select the messages of each old folder and drag them "
+    "onto the matching folder of the new IMAP account; Windows Mail uploads them.",
+    Client.EVOLUTION: "In Evolution, open each folder under On This Computer, select all "
+    "messages, Message > Copy to Folder, and pick the matching folder of the new IMAP account; "
+    "Evolution uploads them.",
+    Client.CLAWS_MAIL: "In Claws Mail, right-click each old folder of the local mailbox, Move "
+    "folder... (or select all messages and Copy to), and pick the new IMAP account; Claws Mail "
+    "uploads them.",
+    Client.SYLPHEED: "In Sylpheed, open each old folder, select all messages, Message > Copy, "
+    "and pick the matching folder of the new IMAP account; Sylpheed uploads them.",
+    Client.FETCHMAIL: "fetchmail keeps no folders of its own: the mail it fetched is in the local "
+    "mailbox it delivered to; copy that mailbox into the new IMAP account with a mail client, "
+    "then remove the poll entry from .fetchmailrc.",
+    Client.GETMAIL: "getmail keeps no folders of its own: the mail it fetched is in its "
+    "[destination]; copy that into the new IMAP account with a mail client, then remove the rc "
+    "file.",
+    Client.MUTT: "In mutt, open the old mailbox, tag all messages (T, then ~A), and save them "
+    "(;s) to the new IMAP account's folder (imaps://.../INBOX); mutt uploads them.",
+    Client.POSTBOX: "In Postbox, right-click each old folder, Copy To, and choose a folder of the "
+    "new IMAP account; Postbox uploads the messages.",
+    Client.OUTLOOK_EXPRESS: "In Outlook Express, open each folder under Local Folders, select all "
+    "messages, Edit > Copy to Folder, and pick the matching folder of the new IMAP account; "
+    "Outlook Express uploads them. (Windows Live Mail or Thunderbird can also import the "
+    "folders.)",
+    Client.KMAIL: "In KMail, right-click each folder under Local Folders, Copy Folder To, and pick "
+    "the new IMAP account; KMail uploads them.",
+    Client.EM_CLIENT: "In eM Client, select the messages of each old folder and drag them onto the "
+    "matching folder of the new IMAP account; eM Client uploads them.",
+    Client.MAILBIRD: "In Mailbird, select the messages of each old folder and move them to the "
+    "matching folder of the new IMAP account; Mailbird uploads them.",
+    Client.THE_BAT: "In The Bat!, select the messages of each old folder, Messages > Copy to "
+    "Folder, and pick the matching folder of the new IMAP account; The Bat! uploads them.",
+    Client.WINDOWS_MAIL_APP: "The Mail app no longer sends or receives: open the new Outlook, let "
+    "it import the Mail app's accounts, and copy the local folders into the IMAP account there.",
+    Client.OUTLOOK_NEW: "In the new Outlook, drag each old folder onto the new IMAP account's "
+    "folders; Outlook uploads them.",
 }
+# Where to see an account's protocol in a client whose files do not say it.
+HOW_TO_CHECK = {
+    Client.EM_CLIENT: "In eM Client: Menu > Accounts, select the account; the tabs name IMAP or "
+    "POP3 with the server and port.",
+    Client.MAILBIRD: "In Mailbird: Menu > Settings > Accounts, select the account, Edit, Server "
+    "settings: the incoming server shows IMAP or POP3.",
+    Client.THE_BAT: "In The Bat!: Account > Properties > Transport: the receiving mail protocol "
+    "(POP3 or IMAP4), server and port; Management > Leave messages on server.",
+    Client.WINDOWS_MAIL_APP: "In the Mail app: Settings > Manage accounts > the account > Change "
+    "mailbox sync settings > Advanced mailbox settings: the incoming server and its type.",
+    Client.OUTLOOK_NEW: "In the new Outlook: Settings > Accounts > Email accounts > Manage: the "
+    "account type (Microsoft 365, IMAP, POP) is shown there.",
+}
+
+# Clients whose local store is a format `mailaudit migrate` reads (Maildir, MH, .eml folders,
+# the mbox of a mail spool).
+MIGRATE_READS = frozenset(
+    {
+        Client.WINDOWS_LIVE_MAIL,
+        Client.WINDOWS_MAIL,
+        Client.EVOLUTION,
+        Client.CLAWS_MAIL,
+        Client.SYLPHEED,
+        Client.FETCHMAIL,
+        Client.GETMAIL,
+        Client.MUTT,
+        Client.KMAIL,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -344,7 +431,30 @@ def recommend(account: Account, provider: Provider | None, policy: Policy) -> di
                 "sign-in method; the client opens the provider's sign-in page."
             ],
         }
+    if account.declared_type == UNKNOWN_TYPE:
+        return {
+            "action": "check-in-client",
+            "summary": f"Find out whether {account.name} is POP3 or IMAP: its client's files "
+            "do not say.",
+            "steps": [
+                HOW_TO_CHECK.get(account.client, "Open the account's settings in its client."),
+                *_if_pop3(account),
+            ],
+        }
     return {"action": "keep", "summary": f"{account.name}: no change needed.", "steps": []}
+
+
+def _if_pop3(account: Account) -> list[str]:
+    """What to do when the client shows POP3, for an account whose protocol is unknown."""
+    if account.client is Client.OUTLOOK_NEW:
+        # The new Outlook syncs third-party accounts, POP3 too, through Microsoft's cloud.
+        return ["Even a POP3 account is kept in Microsoft's cloud copy: nothing to move."]
+    where = f" ({account.local_store.path})" if account.local_store else ""
+    return [
+        f"If it is POP3, the mail may exist only on this computer: back up the local store "
+        f"first{where}, then create an IMAP account for the same address.",
+        HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account."),
+    ]
 
 
 def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[str, Any]:
@@ -415,7 +525,7 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
         f"port {best_port}, {settings['security']}, "
         f"user name {settings['username'] or 'as before'}, "
         f"sign-in: {settings['sign_in']}.",
-        HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account."),
+        _how_to_move(account, account.incoming.username, best_host, best_port, best_security),
         _upload_step(size, hours, policy.uplink_mbit),
         "When every folder shows up on the server (check in webmail), remove the POP3 account.",
     ]
@@ -429,6 +539,20 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
         "upload_bytes": size,
         "upload_hours": round(hours, 2),
     }
+
+
+def _how_to_move(
+    account: Account, username: str | None, host: str, port: int, security: str
+) -> str:
+    by_hand = HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account.")
+    if account.client not in MIGRATE_READS:
+        return by_hand
+    login = f"{quote(username, safe='')}@" if username else ""  # RFC 3986: '@' in a user is %40
+    scheme = "imaps" if security == "tls" else "imap"  # imap://: STARTTLS on the plain port
+    return (
+        f"{by_hand} Or let mailaudit upload them: "
+        f"mailaudit migrate --account {account.id} --to {scheme}://{login}{host}:{port}"
+    )
 
 
 def _on_server_step(account: Account) -> str:

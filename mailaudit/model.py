@@ -19,6 +19,11 @@ class Protocol(str, Enum):
     OTHER = "other"  # news, feeds, chat: listed, never dropped
 
 
+# The declared_type of an account whose protocol its client's files do not tell (the detection
+# tier: eM Client, Mailbird, The Bat!, ...): listed as other, to be checked in the client.
+UNKNOWN_TYPE = "unknown"
+
+
 class Security(str, Enum):
     TLS = "tls"  # implicit TLS from the first byte (993/995)
     STARTTLS = "starttls"  # upgrade on the plain port
@@ -40,6 +45,22 @@ class Client(str, Enum):
     OUTLOOK = "outlook"
     OUTLOOK_MAC = "outlook-mac"
     APPLE_MAIL = "apple-mail"
+    WINDOWS_LIVE_MAIL = "windows-live-mail"
+    WINDOWS_MAIL = "windows-mail"  # Vista's
+    EVOLUTION = "evolution"
+    CLAWS_MAIL = "claws-mail"
+    SYLPHEED = "sylpheed"
+    FETCHMAIL = "fetchmail"
+    GETMAIL = "getmail"
+    MUTT = "mutt"  # NeoMutt too
+    POSTBOX = "postbox"
+    OUTLOOK_EXPRESS = "outlook-express"
+    KMAIL = "kmail"
+    EM_CLIENT = "em-client"
+    MAILBIRD = "mailbird"
+    THE_BAT = "the-bat"
+    WINDOWS_MAIL_APP = "windows-mail-app"  # Windows 10/11 Mail and Calendar
+    OUTLOOK_NEW = "outlook-new"  # the new Outlook for Windows (olk.exe)
 
 
 @dataclass(frozen=True)

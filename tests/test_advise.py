@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from mailaudit.advise import RULES, Policy, advise, at_least, highest, recommend
+import mailaudit.report
+from mailaudit.advise import (
+    CLIENT_NAMES,
+    HOW_TO_MOVE,
+    RULES,
+    Policy,
+    advise,
+    at_least,
+    highest,
+    recommend,
+)
 from mailaudit.discover import providers
 from mailaudit.model import (
     Account,
@@ -249,3 +261,12 @@ def test_the_sample_machine_gets_a_plan():
     gmx = next(a for a in report.accounts if a.name == "anna.weber@gmx.de")
     assert gmx.recommendation["settings"]["server"] == "imap.gmx.net"
     assert {f.rule for f in gmx.findings} == {"MA001", "MA002"}
+
+
+@pytest.mark.parametrize("client", list(Client))
+def test_every_client_has_a_name_a_way_to_move_and_a_schema_entry(client):
+    schema = json.loads((Path(mailaudit.report.__file__).parent / "schema-v1.json").read_text())
+    clients = schema["$defs"]["account"]["properties"]["client"]["enum"]
+    assert client.value in clients
+    assert client in CLIENT_NAMES
+    assert client in HOW_TO_MOVE

@@ -21,15 +21,15 @@ def test_scan_prints_the_table_and_a_summary():
     result = runner.invoke(app, ["scan", "--root", str(SAMPLE), "--offline"])
     assert result.exit_code == EXIT_OK, result.output
     assert "pop.gmx.net:995" in result.stdout
-    assert result.stdout.startswith("Mail only on this PC: 48.3 MB in 7 mailbox(es)")
-    assert "Accounts: 15 (7 POP3, 6 IMAP, 1 Exchange, 1 other); 5 to move to IMAP" in result.stdout
+    assert result.stdout.startswith("Mail only on this PC: 48.4 MB in 11 mailbox(es)")
+    assert "Accounts: 19 (10 POP3, 7 IMAP, 1 Exchange, 1 other); 8 to move to IMAP" in result.stdout
     assert "anna: reading Thunderbird/SeaMonkey" in result.stderr  # progress goes to stderr
 
 
 def test_json_on_stdout_gets_its_summary_on_stderr():
     result = runner.invoke(app, ["scan", "--root", str(SAMPLE), "--offline", "--format", "json"])
     assert result.exit_code == EXIT_OK
-    assert "15 account(s) (7 POP3, 6 IMAP, 1 Exchange, 1 other), 3 skipped" in result.stderr
+    assert "19 account(s) (10 POP3, 7 IMAP, 1 Exchange, 1 other), 3 skipped" in result.stderr
 
 
 def test_json_to_a_file(tmp_path):
@@ -39,7 +39,7 @@ def test_json_to_a_file(tmp_path):
     )
     assert result.exit_code == EXIT_OK
     assert result.stdout == ""
-    assert json.loads(out.read_text())["summary"]["accounts"] == 15
+    assert json.loads(out.read_text())["summary"]["accounts"] == 19
     assert f"report written to {out}" in result.stderr
 
 
@@ -97,7 +97,7 @@ def test_python_dash_m_and_the_console_script_agree():
         cwd=REPO,
         check=True,
     )
-    assert json.loads(via_module.stdout)["summary"]["pop3"] == 7
+    assert json.loads(via_module.stdout)["summary"]["pop3"] == 10
 
 
 def test_one_run_writes_several_formats_by_their_extensions(tmp_path):
@@ -109,7 +109,7 @@ def test_one_run_writes_several_formats_by_their_extensions(tmp_path):
     assert result.exit_code == EXIT_OK, result.output
     assert result.stdout == ""
     assert (tmp_path / "a.html").read_text().startswith("<!DOCTYPE html>")
-    assert json.loads((tmp_path / "a.json").read_text())["summary"]["accounts"] == 15
+    assert json.loads((tmp_path / "a.json").read_text())["summary"]["accounts"] == 19
     assert (tmp_path / "a.csv").read_text(encoding="utf-8").startswith("\ufeffmachine,")
     assert (tmp_path / "a.md").read_text().startswith("# ")
     assert (tmp_path / "a.txt").read_text().startswith("Mail only on this PC:")

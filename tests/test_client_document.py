@@ -56,9 +56,9 @@ def test_the_verdict_names_the_mail_at_risk_and_the_unencrypted_accounts():
     doc = document(frozen_sample(), "en")
     assert doc.status == "red"
     assert doc.verdict == (
-        "7 mailboxes, 48.3 MB, exist only on this PC; 1 more exists only here, its size not "
-        "measured; 2 accounts connect to their mail server without encryption.",
-        "Next, that mail is backed up; then 5 accounts move to IMAP, which keeps the mail on "
+        "11 mailboxes, 48.4 MB, exist only on this PC; 1 more exists only here, its size not "
+        "measured; 3 accounts connect to their mail server without encryption.",
+        "Next, that mail is backed up; then 8 accounts move to IMAP, which keeps the mail on "
         "the server.",
     )
     assert ("Prepared by", "Jan Techniker") in doc.meta
@@ -103,7 +103,16 @@ def test_a_provider_that_wants_oauth_is_named_in_the_verdict_and_the_actions():
 
 def test_actions_come_per_person_biggest_only_copy_first_without_tool_instructions():
     doc = document(frozen_sample(), "en")
-    assert [p.name for p in doc.people] == ["erika", "carla", "anna", "bernd", "mia", "frank"]
+    assert [p.name for p in doc.people] == [
+        "erika",
+        "carla",
+        "anna",
+        "bernd",
+        "mia",
+        "gerda",
+        "heinz",
+        "frank",
+    ]
     assert doc.people[0].actions[0].startswith("Back up")
     html = render(frozen_sample(), Format.HTML)
     owner = client_part(html)
@@ -124,14 +133,14 @@ def test_product_names_not_enum_values_reach_the_client():
 def test_local_mailboxes_count_as_mail_only_on_this_pc():
     report = with_local_mailbox(frozen_sample())
     doc = document(report, "en")
-    assert doc.verdict[0].startswith("7 mailboxes, 53.1 MB, exist only on this PC; ")
+    assert doc.verdict[0].startswith("10 mailboxes, 53.1 MB, exist only on this PC; ")
     assert doc.charts[0].bars[1].label == "mia: On My Mac"
     mia = next(p for p in doc.people if p.name == "mia")
     assert any("“On My Mac” (Apple Mail)" in action for action in mia.actions)
     assert "Local mailboxes" in render(report, Format.HTML)
     table = render(report, Format.TABLE)
     assert "- mia / On My Mac (Apple Mail): /Users/mia/Library/Mail/V10/Mailboxes (4.8 MB)" in table
-    assert table.startswith("Mail only on this PC: 53.1 MB in 7 mailbox(es)")
+    assert table.startswith("Mail only on this PC: 53.1 MB in 10 mailbox(es)")
 
 
 # ---------------------------------------------------------------- the charts
@@ -144,11 +153,11 @@ def test_one_bar_per_mailbox_with_an_only_copy_largest_first():
     values = [int(v) for v in re.findall(r'class="bar"[^>]*data-value="(\d+)"', mail_chart)]
     expected = [c.bytes for c in only_copies(report) if c.bytes is not None]
     assert values == sorted(values, reverse=True) == expected
-    assert len(values) == 7  # six POP3 stores and On My Mac
+    assert len(values) == 11  # nine measured POP3 stores, On My Mac, Storage Folders
     bar = r'<rect class="bar" x="0" y="\d+" width="(\d+)"'
     widths = [int(w) for w in re.findall(bar, mail_chart)]
     assert widths == sorted(widths, reverse=True) and widths[-1] >= 2  # none disappears
-    assert re.findall(r'data-value="(\d+)"', types_chart) == ["7", "6", "1", "1"]  # the feed
+    assert re.findall(r'data-value="(\d+)"', types_chart) == ["10", "7", "1", "1"]  # the feed
 
 
 def test_hostile_names_are_escaped_inside_the_svg():

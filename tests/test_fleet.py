@@ -38,9 +38,11 @@ BY_ADDRESS_ON = (1, 16)  # a mailbox whose clients name no username: matched by 
 DUPLICATE_HOSTNAME_ON = (18, 19)  # two reports of machines both called "buero-pc"
 # Sum of the local stores of the sample's POP3 accounts the server does not keep, by hand:
 # anna 78339 + bernd 48848 (14 days) + bernd 4390 + carla 138904 + erika 50331648
-# + frank 0 (not measured, on drive D:) + mia 32250 (7 days); and mia's On My Mac, a local
-# mailbox of no account, 19 291 (find ... -type f -printf "%s" over its folder).
-SAMPLE_BYTES_ONLY_ON_PC = 50_634_379 + 19_291
+# + frank 0 (not measured, on drive D:) + mia 32250 (7 days) + gerda 34162 (Windows Live Mail)
+# + heinz 16530 (Evolution, 14 days) + heinz 14877 (Claws Mail, 7 days); and mia's On My Mac, a
+# local mailbox of no account, 19 291 (find ... -type f -printf "%s" over its folder), and
+# gerda's Windows Live Mail "Storage Folders", 5 152.
+SAMPLE_BYTES_ONLY_ON_PC = 50_699_948 + 19_291 + 5_152
 
 
 def load(paths: list[Path]) -> tuple[list[LoadedReport], list[Refused]]:
@@ -158,9 +160,7 @@ def machine_document(sample: dict[str, Any], number: int) -> dict[str, Any]:
         )
     if number == 4:
         accounts.append(
-            pop3_account(
-                template, name=HOSTILE_NAME, client="evolution", incoming={"username": "h"}
-            )
+            pop3_account(template, name=HOSTILE_NAME, client="geary", incoming={"username": "h"})
         )
     for account in accounts:
         if account["local_store"] is not None:
@@ -234,7 +234,7 @@ def test_totals_by_protocol_and_client(fleet):
     )
     by_client = {c.client: c.accounts for c in totals.by_client}
     assert by_client == dict(Counter(a["client"] for a in accounts))
-    assert by_client["evolution"] == 1  # a client this mailaudit has no enum member for
+    assert by_client["geary"] == 1  # a client this mailaudit has no enum member for
     counts = [c.accounts for c in totals.by_client]
     assert counts == sorted(counts, reverse=True)
 
@@ -312,9 +312,10 @@ def test_bytes_held_only_on_pcs(fleet, sample_document, tmp_path):
     # The sample alone, against the sum done by hand.
     alone = summarize(loaded_from(tmp_path, sample_document))
     assert alone.totals.bytes_only_on_pcs == SAMPLE_BYTES_ONLY_ON_PC
-    # Seven POP3 stores, On My Mac and erika's "Archiv 2019", a PST of no account whose place
-    # the Outlook profile does not record: not measured, like frank's PST on drive D:.
-    assert alone.totals.stores_only_on_pcs == 9
+    # Ten POP3 stores, On My Mac, gerda's Storage Folders and erika's "Archiv 2019", a PST of
+    # no account whose place the Outlook profile does not record: not measured, like frank's
+    # PST on drive D:.
+    assert alone.totals.stores_only_on_pcs == 13
     assert alone.totals.stores_not_measured == 2
 
 
@@ -522,7 +523,7 @@ def test_a_powershell_redirected_report_is_read(sample_document, tmp_path):
     )
     loaded, refused = load([path])
     assert refused == []
-    assert summarize(loaded).totals.accounts == 15
+    assert summarize(loaded).totals.accounts == 19
 
 
 def test_fleet_command(tmp_path):
@@ -708,8 +709,8 @@ def test_a_report_from_before_local_mailboxes_is_read(sample_document, tmp_path)
     (loaded,), refused = load([old_path])
     assert refused == []
     before, after = summarize([loaded]).totals, summarize([new]).totals
-    assert (before.accounts, before.other) == (after.accounts, after.other) == (15, 1)
-    assert before.local_mailboxes == 1 and after.local_mailboxes == 2  # + the PST of no account
+    assert (before.accounts, before.other) == (after.accounts, after.other) == (19, 1)
+    assert before.local_mailboxes == 1 and after.local_mailboxes == 3  # + PST, Storage Folders
     assert before.local_mailbox_bytes == on_my_mac["local_store"]["bytes"] > 0
 
 

@@ -70,12 +70,12 @@ def test_schema_rejects_a_report_missing_a_contract_field():
 def test_summary_counts_protocols():
     summary = json.loads(render(audit(SAMPLE), Format.JSON))["summary"]
     assert summary == {
-        "accounts": 15,
-        "pop3": 7,
-        "imap": 6,
+        "accounts": 19,
+        "pop3": 10,
+        "imap": 7,
         "exchange": 1,
         "other": 1,
-        "findings": {"critical": 0, "high": 9, "medium": 1, "low": 10, "info": 0},
+        "findings": {"critical": 0, "high": 13, "medium": 1, "low": 13, "info": 0},
     }
 
 
@@ -84,7 +84,11 @@ def test_local_mailboxes_beside_the_accounts():
     document = json.loads(render(audit(SAMPLE), Format.JSON))
     assert not [a for a in document["accounts"] if a["declared_type"] == "local"]
     local = {(m["user"], m["client"], m["name"]) for m in document["local_mailboxes"]}
-    assert local == {("mia", "apple-mail", "On My Mac"), ("erika", "outlook", "Archiv 2019")}
+    assert local == {
+        ("mia", "apple-mail", "On My Mac"),
+        ("erika", "outlook", "Archiv 2019"),
+        ("gerda", "windows-live-mail", "Storage Folders"),
+    }
     on_my_mac = next(m for m in document["local_mailboxes"] if m["name"] == "On My Mac")
     assert on_my_mac["local_store"]["bytes"] > 0
     assert on_my_mac["recommendation"]["action"] == "back-up"

@@ -55,6 +55,11 @@ PROFILE_ROOTS: tuple[tuple[str, Client], ...] = (
         "AppData/Local/Packages/Mozilla.Thunderbird*/LocalCache/Roaming/Thunderbird",
         Client.THUNDERBIRD,
     ),
+    # Postbox, a Thunderbird fork (discontinued 2024): the same profiles.ini and prefs.js.
+    ("AppData/Roaming/Postbox", Client.POSTBOX),
+    ("AppData/Roaming/PostboxApp", Client.POSTBOX),
+    ("Library/Application Support/Postbox", Client.POSTBOX),
+    ("Library/Application Support/PostboxApp", Client.POSTBOX),
 )
 
 PREFS_LIMIT = 32 * 1024 * 1024  # real prefs.js files are well under 1 MB
@@ -71,6 +76,11 @@ SERVER_DEFAULTS: dict[str, PrefValue] = {
     "num_days_to_leave_on_server": 7,
     "deferred_to_account": "",
     "hidden": False,
+}
+# Where a fork's own defaults differ: Postbox leaves POP3 mail on the server unless told not to
+# (Postbox support, "Leave Messages on Server (POP Accounts)").
+CLIENT_SERVER_DEFAULTS: dict[Client, dict[str, PrefValue]] = {
+    Client.POSTBOX: {"leave_on_server": True},
 }
 
 # (plain, implicit TLS) ports: nsImapService.cpp, Pop3ProtocolInfo.sys.mjs, NNTP.
@@ -155,7 +165,10 @@ class _Profile:
         """A server pref as Thunderbird sees it: its own value, else mail.server.default.*."""
         value = self.prefs.get(f"mail.server.{key}.{name}")
         if value is None:
-            value = self.prefs.get(f"mail.server.default.{name}", SERVER_DEFAULTS.get(name))
+            default = CLIENT_SERVER_DEFAULTS.get(self.client, {}).get(name)
+            if default is None:
+                default = SERVER_DEFAULTS.get(name)
+            value = self.prefs.get(f"mail.server.default.{name}", default)
         return value
 
 
