@@ -336,9 +336,9 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
         f"from {source}.",
         _on_server_step(account),
         (
-            f"Back up the local mail store first: {store.path} ({human_bytes(size)})."
+            f"Back up first: `mailaudit backup --to E:\\` ({human_bytes(size)} in {store.path})."
             if store and store.exists
-            else "Back up the client's mail folders first."
+            else "Back up first: `mailaudit backup --to E:\\`."
         ),
         f"Create a new IMAP account in {CLIENT_NAMES.get(account.client, account.client.value)}: "
         f"server {best_host}, "

@@ -27,3 +27,11 @@ class PrefsSyntaxError(MailauditError):
         super().__init__(f"line {line}: {message}")
         self.line = line
         self.message = message
+
+
+class BackupRefused(UsageError):
+    """The backup cannot start: DEST is inside the audited tree, too small, or not writable."""
+
+
+class ArchiveUnreadable(MailauditError):
+    """A backup archive that cannot be opened as a ZIP or holds no readable manifest."""
