@@ -52,37 +52,37 @@ def render(
     copied: list[CopiedFile],
     not_copied: list[NotCopied],
 ) -> bytes:
-    document = {
+    head = {
         "format": FORMAT,
         "manifest_version": VERSION,
         "tool": {"name": "mailaudit", "version": __version__},
         "machine": {"hostname": machine.hostname, "os": machine.os, "root": machine.root},
         "created_at": created_at,
         "accounts": [
-            {
-                "id": o.id,
-                "client": o.client.value,
-                "user": o.user,
-                "name": o.name,
-                "store": o.store,
-            }
+            {"id": o.id, "client": o.client.value, "user": o.user, "name": o.name, "store": o.store}
             for o in owners
         ],
-        "files": [
-            {
-                "path": f.name,
-                "size": f.size,
-                "mtime": f.mtime,
-                "sha256": f.sha256,
-                "accounts": list(f.accounts),
-            }
-            for f in copied
-        ],
-        "not_copied": [
-            {"path": n.path, "reason": n.reason, "failed": n.failed} for n in not_copied
-        ],
     }
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    files = [
+        {
+            "path": f.name,
+            "size": f.size,
+            "mtime": f.mtime,
+            "sha256": f.sha256,
+            "accounts": list(f.accounts),
+        }
+        for f in copied
+    ]
+    left = [{"path": n.path, "reason": n.reason, "failed": n.failed} for n in not_copied]
+    # One file a line: readable, and json's C encoder (an indented dump is ten times slower,
+    # seconds for 65,000 files).
+    text = json.dumps(head, indent=2, ensure_ascii=False)[:-2]
+    text += ',\n  "files": [\n' + _lines(files) + '\n  ],\n  "not_copied": [\n' + _lines(left)
+    return (text + "\n  ]\n}\n").encode("utf-8")
+
+
+def _lines(entries: list[dict[str, Any]]) -> str:
+    return ",\n".join("    " + json.dumps(entry, ensure_ascii=False) for entry in entries)
 
 
 def parse(data: bytes, where: str) -> list[Expected]:

@@ -80,7 +80,7 @@ def verify(
         meter = Meter(progress, "verifying", sum(e.size for e in present), interval)
         digest = hashlib.sha256()
         read = 0
-        for item in ahead(_read(zipped, members, present), DEPTH):
+        for item in ahead(_read(zipped, members, present), _payload, CHUNK, DEPTH):
             if isinstance(item, _Chunk):
                 digest.update(item.data)
                 read += len(item.data)
@@ -101,6 +101,10 @@ def verify(
         problems=tuple(problems),
         unexpected=unexpected,
     )
+
+
+def _payload(item: _Chunk | _End) -> int:
+    return len(item.data) if isinstance(item, _Chunk) else 0
 
 
 def _read(
