@@ -37,7 +37,7 @@ from mailaudit.model import Machine
 from mailaudit.units import human_bytes
 
 CHUNK = 1 << 20  # files up to this size are read whole, then written in one call
-DEPTH = 8  # chunks in flight between the reading thread and the writing one: bounded memory
+DEPTH = 3  # batches of about a chunk in flight between reading and writing: bounded memory
 SHARING_VIOLATION = 32  # Windows: the file is open in another program that denies sharing
 
 
@@ -88,9 +88,7 @@ def write_backup(
     begun = time.monotonic()
     try:
         with _create(partial) as handle:
-            copied, failed, document = _copy(
-                handle, selection, machine, started, progress, interval
-            )
+            copied, failed = _copy(handle, selection, machine, started, progress, interval)
             handle.flush()
             _settle(handle)
     except BaseException as exc:  # nothing half-written stays behind, whatever stopped us
@@ -103,7 +101,8 @@ def write_backup(
     beside = manifest_beside(final)
     try:
         with _create(beside) as handle:
-            handle.write(document)
+            for piece in _manifest(selection, machine, started, copied, failed):
+                handle.write(piece)
             os.fsync(handle.fileno())
         partial.replace(final)
         _sync_folder(dest)
@@ -152,7 +151,7 @@ def _copy(
     started: datetime,
     progress: ProgressCallback | None,
     interval: float,
-) -> tuple[list[CopiedFile], list[NotCopied], bytes]:
+) -> tuple[list[CopiedFile], list[NotCopied]]:
     copied: list[CopiedFile] = []
     failed: list[NotCopied] = []
     meter = Meter(progress, "copying", selection.bytes, interval)
@@ -191,10 +190,11 @@ def _copy(
     meter.finish()
     info = zipfile.ZipInfo(manifest.NAME, date_time=_dos_time(time.time_ns()))
     info.external_attr = (stat.S_IFREG | 0o644) << 16
-    document = _manifest(selection, machine, started, copied, failed)
-    archive.writestr(info, document)
+    with archive.open(info, "w") as member:
+        for piece in _manifest(selection, machine, started, copied, failed):
+            member.write(piece)
     archive.close()
-    return copied, failed, document
+    return copied, failed
 
 
 def _manifest(
@@ -203,7 +203,7 @@ def _manifest(
     started: datetime,
     copied: list[CopiedFile],
     failed: list[NotCopied],
-) -> bytes:
+) -> Iterator[bytes]:
     created = started.isoformat(timespec="seconds").replace("+00:00", "Z")
     not_copied = list(selection.not_copied) + failed
     return manifest.render(machine, created, selection.owners, copied, not_copied)
@@ -212,18 +212,18 @@ def _manifest(
 # What the reading thread hands to the writing one.
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Begin:
     source: SourceFile
     mtime_ns: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Chunk:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _End:
     source: SourceFile
     sha256: str
@@ -238,7 +238,7 @@ class _End:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Whole:
     """A small file read whole: written in one call, never cut out again."""
 
@@ -254,7 +254,7 @@ class _Whole:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Unreadable:
     source: SourceFile
     reason: str
@@ -277,7 +277,7 @@ def _read_all(sources: tuple[SourceFile, ...]) -> Iterator[_Event]:
 def _read_one(source: SourceFile, last: bool) -> Generator[_Event, None, bool]:
     """Read and hash one file; True when it changed meanwhile (the caller reads it again)."""
     try:
-        fd = open_read_only(source.path)
+        fd = open_read_only(Path(source.path))
     except OSError as exc:
         yield _Unreadable(source, _open_reason(exc, source))
         return False

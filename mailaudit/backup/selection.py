@@ -52,9 +52,9 @@ class Owner:
     store: str  # the store's path as on the audited machine
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceFile:
-    path: Path  # where to open it on this machine
+    path: str  # where to open it here; a str, as a Path costs 250 bytes more for each file
     name: str  # the member's name in the archive: its path on the audited machine, without "/"
     client: Client
     accounts: tuple[str, ...]  # ids of the owners whose mail it holds
@@ -209,13 +209,11 @@ def _walk(
         current, name = pending.pop()
         try:
             with os.scandir(current) as scan:
-                entries = sorted(scan, key=lambda e: e.name)
+                for entry in scan:  # in any order: select() sorts the members by name
+                    member = f"{name}/{entry.name}"
+                    yield from _entry(Path(entry.path), entry, member, client, owner, pending)
         except OSError as exc:
             yield NotCopied("/" + name, f"cannot be listed ({_why(exc)})", failed=True)
-            continue
-        for entry in entries:
-            member = f"{name}/{entry.name}"
-            yield from _entry(Path(entry.path), entry, member, client, owner, pending)
 
 
 def _entry(
@@ -264,7 +262,7 @@ def _checked(
     elif not stat.S_ISREG(info.st_mode):
         yield NotCopied(shown, f"is a {_kind(info.st_mode)}, not a file: not read", failed=False)
     else:
-        yield SourceFile(path, member, client, owner, info.st_size)
+        yield SourceFile(str(path), member, client, owner, info.st_size)
 
 
 def is_secret(name: str) -> bool:

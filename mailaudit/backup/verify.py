@@ -20,7 +20,7 @@ from mailaudit.backup.progress import Meter, ProgressCallback
 from mailaudit.errors import ArchiveUnreadable
 
 CHUNK = 1 << 20
-DEPTH = 8  # chunks in flight between the reading thread and the hashing one
+DEPTH = 3  # batches of about a chunk in flight between the reading and the hashing thread
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,12 @@ class Verification:
         return not self.problems
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Chunk:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _End:
     expected: Expected
     error: str | None  # the member could not be read whole
