@@ -44,11 +44,43 @@ user_pref("mail.server.server1.hostname", "pop.example.test");
 user_pref("mail.server.server1.userName", "pat");
 user_pref("mail.server.server1.name", "Pat");
 """
-WORDS = (
-    "invoice meeting tomorrow please find attached regards the project report draft offer "
-    "contract delivery schedule thank you for your message best wishes kind order payment "
-    "appointment confirmation monday friday office customer account update question answer"
-).split()
+WORDS = [
+    "invoice",
+    "meeting",
+    "tomorrow",
+    "please",
+    "find",
+    "attached",
+    "regards",
+    "the",
+    "project",
+    "report",
+    "draft",
+    "offer",
+    "contract",
+    "delivery",
+    "schedule",
+    "thank",
+    "you",
+    "for",
+    "your",
+    "message",
+    "best",
+    "wishes",
+    "kind",
+    "order",
+    "payment",
+    "appointment",
+    "confirmation",
+    "monday",
+    "friday",
+    "office",
+    "customer",
+    "account",
+    "update",
+    "question",
+    "answer",
+]
 
 
 def message(rng: random.Random, number: int) -> bytes:
