@@ -16,14 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from mailaudit.backup import BackupOptions, Outcome, back_up, select
+from mailaudit.backup import BackupOptions, Outcome, back_up, manifest, select
 from mailaudit.backup.archive import check_destination
 from mailaudit.backup.overlap import ahead
 from mailaudit.cli import EXIT_DAMAGED, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, app
-from mailaudit.errors import BackupRefused
+from mailaudit.errors import ArchiveUnreadable, BackupRefused
 from mailaudit.machine import MachineFiles
+from mailaudit.report import ResultsFormat, backup_report
 
 from .conftest import (
     REPO,
@@ -480,3 +483,43 @@ def test_the_reading_thread_stops_and_its_errors_reach_the_caller() -> None:
 
     with pytest.raises(OSError, match="disk gone"):
         list(ahead(failing(), lambda n: 1, 1, 4))
+
+
+def test_every_results_format_renders_a_backup_and_a_verification(
+    machine: Path, dest: Path
+) -> None:
+    pop_machine(machine, {"Inbox": b"From - x\n\nhello\n"})
+    result = back_up(BackupOptions(dest=dest, root=machine))
+    for fmt in ResultsFormat:
+        assert str(result.archive) in backup_report.render(result, fmt)
+        assert str(result.archive) in backup_report.render_verification(result.verification, fmt)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(
+                    st.sampled_from(
+                        ["format", "manifest_version", "files", "path", "size", "sha256"]
+                    ),
+                    inner,
+                    max_size=6,
+                )
+            ),
+            max_leaves=20,
+        ).map(lambda value: json.dumps(value).encode()),
+    )
+)
+def test_a_manifest_from_anywhere_is_read_or_refused_with_a_reason(data: bytes) -> None:
+    # --verify reads manifests out of archives that may come from anywhere.
+    try:
+        expected = manifest.parse(data, "archive.zip:manifest.json")
+    except ArchiveUnreadable as exc:
+        assert str(exc).startswith("archive.zip:manifest.json: ")
+        return
+    assert all(isinstance(e.name, str) and isinstance(e.size, int) for e in expected)
