@@ -13,6 +13,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from mailaudit.backup.overlap import ahead
 from mailaudit.cli import EXIT_DAMAGED, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, app
 from mailaudit.errors import ArchiveUnreadable, BackupRefused
 from mailaudit.machine import MachineFiles
+from mailaudit.model import LocalMailbox
 from mailaudit.report import ResultsFormat, backup_report
 
 from .conftest import (
@@ -523,3 +525,33 @@ def test_a_manifest_from_anywhere_is_read_or_refused_with_a_reason(data: bytes) 
         assert str(exc).startswith("archive.zip:manifest.json: ")
         return
     assert all(isinstance(e.name, str) and isinstance(e.size, int) for e in expected)
+
+
+def test_on_my_mac_is_copied_as_an_account_or_as_a_local_mailbox(sample: Path) -> None:
+    # The scan is moving On My Mac from the accounts to the local mailboxes: either way it is
+    # backed up, under the id the report gives it.
+    report = audit(sample)
+    as_account = next(a for a in report.accounts if a.name == "On My Mac")
+    assert as_account.local_store is not None
+    mailbox = LocalMailbox(
+        client=as_account.client,
+        user=as_account.user,
+        profile=as_account.profile,
+        name="On My Mac",
+        store=as_account.local_store,
+        origin=as_account.origin,
+    )
+    moved = replace(
+        report,
+        accounts=tuple(a for a in report.accounts if a is not as_account),
+        local_mailboxes=(mailbox,),
+    )
+    files = MachineFiles(sample)
+    for shown, owner in ((report, as_account.id), (moved, mailbox.id)):
+        picked = {f.name: f.accounts for f in select(shown, files).files}
+        on_my_mac = files_under(sample, ON_MY_MAC)
+        assert on_my_mac <= set(picked)
+        assert all(picked[name] == (owner,) for name in on_my_mac)
+        assert owner in picked[f"{MIA}/MailData/Envelope Index"]
+        only = select(shown, files, [owner])
+        assert {f.name for f in only.files} == on_my_mac | {f"{MIA}/MailData/Envelope Index"}

@@ -31,7 +31,7 @@ from mailaudit.backup.overlap import ahead
 from mailaudit.backup.progress import Meter, ProgressCallback
 from mailaudit.backup.selection import NotCopied, Owner, Selection, SourceFile
 from mailaudit.backup.verify import Verification, manifest_beside, verify
-from mailaudit.errors import BackupRefused
+from mailaudit.errors import ArchiveUnreadable, BackupRefused
 from mailaudit.machine import open_read_only
 from mailaudit.model import Machine
 from mailaudit.units import human_bytes
@@ -97,7 +97,11 @@ def write_backup(
             raise BackupRefused(f"cannot write the backup to {dest}: {_why(exc)}") from None
         raise
     expected = [Expected(f.name, f.size, f.sha256) for f in copied]
-    checked = verify(partial, expected, progress, interval)
+    try:
+        checked = verify(partial, expected, progress, interval)
+    except ArchiveUnreadable:  # what was written does not read back as a ZIP at all
+        partial.unlink(missing_ok=True)
+        raise
     beside = manifest_beside(final)
     try:
         with _create(beside) as handle:
