@@ -555,3 +555,17 @@ def test_on_my_mac_is_copied_as_an_account_or_as_a_local_mailbox(sample: Path) -
         assert owner in picked[f"{MIA}/MailData/Envelope Index"]
         only = select(shown, files, [owner])
         assert {f.name for f in only.files} == on_my_mac | {f"{MIA}/MailData/Envelope Index"}
+
+
+def test_verify_falls_back_to_the_manifest_beside_the_archive(machine: Path, dest: Path) -> None:
+    pop_machine(machine, {"Inbox": b"From - x\n\nhello\n", "Sent": b"From - y\n\nsent\n"})
+    made = back_up(BackupOptions(dest=dest, root=machine))
+    stripped = dest / "stripped.zip"
+    with zipfile.ZipFile(made.archive) as source, zipfile.ZipFile(stripped, "w") as copy:
+        for info in source.infolist():
+            if info.filename != "manifest.json":
+                copy.writestr(info, source.read(info))
+    shutil.copy(made.manifest, dest / "stripped.manifest.json")
+    result = runner.invoke(app, ["backup", "--verify", str(stripped)])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "2 member(s)" in result.stdout
