@@ -170,7 +170,8 @@ def _copy(
             meter.add(len(event.data))
         elif isinstance(event, _Begin):
             mark = archive.start_dir
-            writer = archive.open(_member_info(event.source, event.mtime_ns), "w")
+            info = _member_info(event.source.name, event.size, event.mtime_ns)
+            writer = archive.open(info, "w")
         elif isinstance(event, _End):
             assert writer is not None
             writer.close()
@@ -186,7 +187,8 @@ def _copy(
             if event.problem is not None:
                 failed.append(NotCopied("/" + event.source.name, event.problem, failed=True))
                 continue
-            archive.writestr(_member_info(event.source, event.mtime_ns), event.data)
+            info = _member_info(event.source.name, len(event.data), event.mtime_ns)
+            _append_whole(archive, info, event.data)
             meter.add(len(event.data))
             copied.append(event.copied())
         else:
@@ -219,6 +221,7 @@ def _manifest(
 @dataclass(frozen=True, slots=True)
 class _Begin:
     source: SourceFile
+    size: int  # when opened
     mtime_ns: int
 
 
@@ -302,7 +305,7 @@ def _read_one(source: SourceFile, last: bool) -> Generator[_Event, None, bool]:
             problem = _changed_reason(source) if changed else None
             yield _Whole(source, data, digest.hexdigest(), before.st_mtime_ns, problem)
             return changed
-        yield _Begin(source, before.st_mtime_ns)
+        yield _Begin(source, size, before.st_mtime_ns)
         begun = True
         read = 0
         # Never past the size it had when opened: a file that keeps growing ends the read.
@@ -353,9 +356,9 @@ def _open_reason(exc: OSError, source: SourceFile) -> str:
     return f"cannot be read ({_why(exc)})"
 
 
-def _member_info(source: SourceFile, mtime_ns: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(source.name, date_time=_dos_time(mtime_ns))
-    info.file_size = source.size  # zipfile picks ZIP64 for the member from this
+def _member_info(name: str, size: int, mtime_ns: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_dos_time(mtime_ns))
+    info.file_size = size  # zipfile picks ZIP64 for the member from this (reads stop there)
     info.external_attr = (stat.S_IFREG | 0o644) << 16
     return info
 
@@ -381,7 +384,7 @@ def _append_whole(archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes) 
     """A member whose size and CRC are known before it is written: its header goes out right
     the first time. (zipfile's writestr seeks back to patch every header, which costs as much
     as the copy itself for 20,000 small Maildir files.)"""
-    assert archive.fp is not None and info.file_size == len(data) < zipfile.ZIP64_LIMIT
+    assert archive.fp is not None and len(data) < zipfile.ZIP64_LIMIT
     info.CRC = zlib.crc32(data)
     info.compress_size = len(data)
     info.header_offset = archive.start_dir
