@@ -57,6 +57,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_redact.py
 	$(BIN)/python bench/bench_probe.py
 	$(BIN)/python bench/bench_fleet.py
+	$(BIN)/python bench/bench_backup.py
 
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist *.egg-info

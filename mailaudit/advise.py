@@ -211,11 +211,26 @@ def back_up(mailbox: LocalMailbox) -> dict[str, Any]:
         "action": "back-up",
         "summary": f"Back up {mailbox.name}: it is kept only on this computer.",
         "steps": [
-            f"Back up the local mailbox {where} before any change on this computer.",
+            f"Back up the local mailbox {where} before any change on this computer: "
+            f"`mailaudit backup --to {backup_target(mailbox.store.path)}`.",
             "To keep it on a server as well, copy its folders into an IMAP account "
             f"in {CLIENT_NAMES.get(mailbox.client, mailbox.client.value)}.",
         ],
     }
+
+
+def backup_target(path: str | None) -> str:
+    """An example backup drive, as the audited machine names one: a USB disk on Windows, under
+    /Volumes on a Mac, under /media on Linux."""
+    if path and path.startswith(("/home/", "/root/")):
+        return "/media/backup"
+    if path and path.startswith("/Users/") and "/Library/" in path:
+        return "/Volumes/Backup"
+    return "E:\\"
+
+
+def _store_path(account: Account) -> str | None:
+    return account.local_store.path if account.local_store else None
 
 
 def store_words(store: LocalStore) -> str:
@@ -478,7 +493,8 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
             "steps": [
                 "Run mailaudit online (without --offline), or `mailaudit lookup` with the "
                 "address, to look the provider up by DNS, autoconfig and probes.",
-                "Until then, back up the local mail store: it holds the only copy.",
+                "Until then, back up the local mail store, which holds the only copy: "
+                f"`mailaudit backup --to {backup_target(_store_path(account))}`.",
             ],
         }
     else:
@@ -492,7 +508,8 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
             "summary": f"Keep {account.name} on POP3: {why}.",
             "steps": [
                 "Leave a copy of messages on the server, if the provider allows it.",
-                "Back up the local mail store regularly: it holds the only copy.",
+                "Back up the local mail store regularly, since it holds the only copy: "
+                f"`mailaudit backup --to {backup_target(_store_path(account))}`.",
             ],
         }
     store = account.local_store
@@ -516,9 +533,10 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
         f"from {source}.",
         _on_server_step(account),
         (
-            f"Back up the local mail store first: {store_words(store)}."
+            f"Back up first: `mailaudit backup --to {backup_target(store.path)}` copies the local "
+            f"mail store {store_words(store)}."
             if store and store.exists
-            else "Back up the client's mail folders first."
+            else f"Back up first: `mailaudit backup --to {backup_target(None)}`."
         ),
         f"Create a new IMAP account in {CLIENT_NAMES.get(account.client, account.client.value)}: "
         f"server {best_host}, "

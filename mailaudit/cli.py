@@ -16,7 +16,8 @@ import typer
 from mailaudit import __version__, arguments, discover, exits, policy
 from mailaudit.advise import at_least, highest
 from mailaudit.audit import AuditOptions, PasswordFor, run_audit
-from mailaudit.errors import ReportFileError, UsageError
+from mailaudit.backup import BackupOptions, Outcome, Progress, back_up, verify_archive
+from mailaudit.errors import ArchiveUnreadable, ReportFileError, UsageError
 from mailaudit.fleet import read_reports, summarize
 from mailaudit.model import Account, MachineReport, Severity
 from mailaudit.probe import ProbeOptions, run_probes
@@ -28,6 +29,7 @@ from mailaudit.report import (
     Format,
     RenderOptions,
     ResultsFormat,
+    backup_report,
     fleet_report,
     format_of,
     json_report,
@@ -50,6 +52,8 @@ EXIT_FINDINGS = exits.EXIT_FINDINGS  # a finding at or above --fail-on
 EXIT_USAGE = exits.EXIT_USAGE  # bad usage, or unreadable input named on the command line
 EXIT_INTERNAL = exits.EXIT_INTERNAL  # mailaudit's own bug
 EXIT_INTERRUPTED = exits.EXIT_INTERRUPTED
+EXIT_INCOMPLETE = exits.EXIT_INCOMPLETE  # backup: verified, but some store files are not in it
+EXIT_DAMAGED = exits.EXIT_DAMAGED  # backup: the archive differs from its source or manifest
 
 
 def _version(value: bool) -> None:
@@ -503,6 +507,152 @@ def fleet(
             err=True,
         )
     raise typer.Exit(EXIT_OK)
+
+
+BACKUP_EXIT = {
+    Outcome.COMPLETE: EXIT_OK,
+    Outcome.INCOMPLETE: EXIT_INCOMPLETE,
+    Outcome.DAMAGED: EXIT_DAMAGED,
+}
+
+
+@app.command()
+def backup(
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            "--root",
+            help="Back up the machine whose file system is mounted at DIR instead of this one.",
+            metavar="DIR",
+            exists=True,
+            file_okay=False,
+            dir_okay=True,
+            readable=True,
+            resolve_path=True,
+        ),
+    ] = None,
+    reg_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--reg-file",
+            help="Find Outlook data files through a regedit export of HKEY_CURRENT_USER "
+            "(repeatable), as scan does.",
+            metavar="FILE",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ] = None,
+    dest: Annotated[
+        Path | None,
+        typer.Option(
+            "--to",
+            help="Write the archive and its manifest into this folder (on another disk).",
+            metavar="DEST",
+            exists=True,
+            file_okay=False,
+            dir_okay=True,
+        ),
+    ] = None,
+    accounts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account",
+            help="Copy only this account's or local mailbox's store (its id in the scan's "
+            "report; repeatable).",
+            metavar="ID",
+        ),
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Also copy IMAP and Exchange caches (OST files).")
+    ] = False,
+    archive: Annotated[
+        Path | None,
+        typer.Option(
+            "--verify",
+            help="Check an archive made earlier against the manifest inside it.",
+            metavar="ARCHIVE",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ] = None,
+    fmt: ResultsFormatOption = ResultsFormat.TABLE,
+    output: Output = None,
+    quiet: Quiet = False,
+) -> None:
+    """Copy every local mail store into one verified ZIP archive, before anything changes.
+
+    By default the stores of POP3 accounts and local-only mailboxes: the mail whose only copy
+    is on this machine. Read-only on the source; passwords and key files are never copied.
+    Exit codes: 0 copied and verified; 1 verified, but some files could not be copied (listed);
+    2 bad usage or DEST refused; 3 the archive is damaged or missing members.
+    """
+    progress = None if quiet else _backup_progress()
+    try:
+        if (dest is None) == (archive is None):
+            raise UsageError("give either --to DEST (make a backup) or --verify ARCHIVE")
+        if archive is not None:
+            checked = verify_archive(archive, progress)
+            _end_progress(progress)
+            _write(backup_report.render_verification(checked, fmt), output)
+            if not quiet and (output is not None or fmt is not ResultsFormat.TABLE):
+                typer.echo(backup_report.verification_line(checked), err=True)
+            raise typer.Exit(EXIT_OK if checked.ok else EXIT_DAMAGED)
+        assert dest is not None
+        options = BackupOptions(
+            dest=dest,
+            root=root,
+            reg_files=tuple(reg_files or ()),
+            accounts=tuple(accounts or ()),
+            everything=everything,
+        )
+        result = back_up(options, progress)
+    except UsageError as exc:
+        _end_progress(progress)
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except ArchiveUnreadable as exc:
+        _end_progress(progress)
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_DAMAGED) from None
+    _end_progress(progress)
+    _write(backup_report.render(result, fmt), output)
+    if not quiet and (output is not None or fmt is not ResultsFormat.TABLE):
+        typer.echo(backup_report.summary_line(result), err=True)
+    raise typer.Exit(BACKUP_EXIT[result.outcome])
+
+
+class _BackupProgress:
+    """Bytes, rate and time left on stderr: redrawn in place on a terminal, a line each
+    report otherwise (the backup calls at most once a second)."""
+
+    def __init__(self) -> None:
+        self.redraw = sys.stderr.isatty()
+        self.drawn = False
+
+    def __call__(self, progress: Progress) -> None:
+        line = f"  {backup_report.progress_line(progress)}"
+        if self.redraw:
+            sys.stderr.write("\r" + line.ljust(78))
+            self.drawn = True
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def end(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+            self.drawn = False
+
+
+def _backup_progress() -> _BackupProgress:
+    return _BackupProgress()
+
+
+def _end_progress(progress: _BackupProgress | None) -> None:
+    if progress is not None:
+        progress.end()
 
 
 def _probe_options(

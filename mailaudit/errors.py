@@ -36,3 +36,11 @@ class ReportFileError(MailauditError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class BackupRefused(UsageError):
+    """The backup cannot start: DEST is inside the audited tree, too small, or not writable."""
+
+
+class ArchiveUnreadable(MailauditError):
+    """A backup archive that cannot be opened as a ZIP or holds no readable manifest."""

@@ -5,7 +5,10 @@
     2   bad usage, or unreadable input named on the command line (also an unwritable report)
     3   an internal error: mailaudit's own bug (one line and where to report it; the traceback
         only with --debug)
+    4   backup: the archive read back differs from its source, or --verify found it damaged
     130 interrupted (Ctrl-C)
+
+`backup` uses 1 for an archive that is verified but lacks some store files (named, with why).
 
 Typer's own error panels (boxed, several lines) are replaced by the tool's one-line style, so a
 script reading stderr sees the same shape whatever went wrong.
@@ -32,6 +35,8 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_DAMAGED = 4
+EXIT_INCOMPLETE = 1  # backup's word for 1: the copy is whole, but not everything was copied
 EXIT_INTERRUPTED = 130
 
 PROGRAM = "mailaudit"
