@@ -216,8 +216,8 @@ def test_switch_plan_with_settings_backup_client_way_and_overnight_upload():
     steps = "\n".join(plan["steps"])
     assert "from SRV _imaps._tcp.mail.example, probed and answering" in steps
     assert (
-        "Back up first: `mailaudit backup --to E:\\` copies the local mail store /Users/anna/Mail (4.0 GB)."
-        in steps
+        "Back up first: `mailaudit backup --to E:\\` copies the local mail store "
+        "/Users/anna/Mail (4.0 GB)." in steps
     )
     assert "Copy To" in steps  # Thunderbird's way
     assert "about 58 minutes" in steps and "overnight" not in steps  # 4 GiB at 10 Mbit/s
