@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mailaudit.discover.providers import Provider, identify
 from mailaudit.model import (
     Account,
     Client,
@@ -23,6 +22,7 @@ from mailaudit.model import (
     Security,
     Severity,
 )
+from mailaudit.providers import Provider, identify
 from mailaudit.units import human_bytes
 
 

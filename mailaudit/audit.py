@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mailaudit import __version__, discover
+from mailaudit import __version__, discover, providers
 from mailaudit.advise import Policy, advise
 from mailaudit.classify import classify
-from mailaudit.discover import Findings, Question, providers
+from mailaudit.discover import Findings, Question
 from mailaudit.machine import MachineFiles, describe_machine
 from mailaudit.model import (
     Account,

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
+from mailaudit import providers
 from mailaudit.advise import RULES, Policy, advise, at_least, highest, recommend
-from mailaudit.discover import providers
 from mailaudit.model import (
     Account,
     Candidate,

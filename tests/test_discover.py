@@ -9,6 +9,7 @@ import socket
 import pytest
 from typer.testing import CliRunner
 
+from mailaudit import providers
 from mailaudit.cli import EXIT_OK, app
 from mailaudit.discover import (
     Question,
@@ -16,7 +17,6 @@ from mailaudit.discover import (
     candidates,
     conclude,
     investigate,
-    providers,
     target_of,
 )
 from mailaudit.discover.dns_queries import DnsQueries

@@ -20,10 +20,9 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from mailaudit.discover import providers as provider_data
+from mailaudit import providers as provider_data
 from mailaudit.discover.autoconfig import fetch_autoconfig
 from mailaudit.discover.dns_queries import DnsQueries, mx_hosts, srv_targets
-from mailaudit.discover.providers import Provider
 from mailaudit.model import (
     AutoconfigResult,
     Candidate,
@@ -36,6 +35,7 @@ from mailaudit.model import (
 from mailaudit.probe import tls
 from mailaudit.probe.resolve import Resolver
 from mailaudit.probe.runner import ProbeOptions, probe_all
+from mailaudit.providers import Provider
 
 SECURITY_RANK = {"tls": 0, "starttls": 1, "none": 2}
 ORIGIN_RANK = (("SRV", 0), ("autoconfig", 1), ("provider", 2), ("guess", 3))
