@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from mailaudit.model import MachineReport
+from mailaudit.model import MachineReport, shown_path
 
 COLUMNS = (
     "machine",
@@ -25,6 +25,7 @@ COLUMNS = (
     "findings",
     "recommendation",
     "account_id",
+    "notes",  # about the whole run (no DNS answers), on every row: a CSV has no header text
 )
 
 
@@ -49,11 +50,12 @@ def render(report: MachineReport) -> str:
                     a.incoming.security.value,
                     "" if a.leave_on_server is None else str(a.leave_on_server).lower(),
                     a.leave_on_server_days or "",
-                    store.path if store else "",
+                    shown_path(store.path, a.platform) if store else "",
                     store.bytes if store and store.exists else "",
                     " ".join(f.rule for f in a.findings),
                     (a.recommendation or {}).get("action", ""),
                     a.id,
+                    " ".join(note.text for note in report.notes),
                 )
             ]
         )

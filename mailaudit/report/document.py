@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from mailaudit.advise import SEVERITY_ORDER
 from mailaudit.model import MachineReport, Protocol
-from mailaudit.report.words import leave_on_server
+from mailaudit.report.words import leave_on_server, local_store
 from mailaudit.units import human_bytes
 
 ACCOUNT_COLUMNS = (
@@ -35,6 +35,7 @@ class Plan:
 @dataclass(frozen=True)
 class Document:
     title: str
+    notes: tuple[str, ...]  # about the whole run (no DNS answers): shown before everything
     facts: tuple[str, ...]  # the summary, sentence by sentence
     accounts: tuple[tuple[str, ...], ...]  # rows under ACCOUNT_COLUMNS
     risks: tuple[tuple[str, str, str], ...]  # (severity, title, detail), most severe first
@@ -72,7 +73,7 @@ def document(report: MachineReport) -> Document:
             f"{a.incoming.host}:{a.incoming.port}" if a.incoming.host else "",
             a.incoming.security.value,
             leave_on_server(a.leave_on_server, a.leave_on_server_days),
-            human_bytes(a.local_store.bytes) if a.local_store and a.local_store.exists else "",
+            local_store(a),
         )
         for a in report.accounts
     )
@@ -96,6 +97,7 @@ def document(report: MachineReport) -> Document:
     )
     return Document(
         title=f"Mail audit of {report.machine.hostname}",
+        notes=tuple(note.text for note in report.notes),
         facts=tuple(facts),
         accounts=rows,
         risks=tuple(risks),

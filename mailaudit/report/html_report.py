@@ -16,6 +16,7 @@ th, td { border: 1px solid #999; padding: 0.3em 0.5em; text-align: left; vertica
 th { background: #eee; }
 .high, .critical { color: #a00; font-weight: bold; }
 .medium { color: #a60; }
+.note { border: 2px solid #a60; padding: 0.5em; }
 h3 { page-break-after: avoid; }
 @media print { body { margin: 0; } section { page-break-inside: avoid; } }
 """
@@ -31,6 +32,7 @@ def render(report: MachineReport) -> str:
         f"<title>{e(doc.title)}</title><style>{STYLE}</style></head>",
         "<body>",
         f"<h1>{e(doc.title)}</h1>",
+        *(f'<p class="note"><strong>Note:</strong> {e(note)}</p>' for note in doc.notes),
         *(f"<p>{e(fact)}</p>" for fact in doc.facts),
         "<h2>Accounts</h2>",
         "<table><thead><tr>"

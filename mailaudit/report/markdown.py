@@ -9,7 +9,9 @@ from mailaudit.report.words import markdown_text
 
 def render(report: MachineReport) -> str:
     doc = document(report)
-    lines = [f"# {markdown_text(doc.title)}", "", *(markdown_text(f) for f in doc.facts), ""]
+    lines = [f"# {markdown_text(doc.title)}", ""]
+    lines += [f"> **Note:** {markdown_text(note)}\n" for note in doc.notes]
+    lines += [*(markdown_text(f) for f in doc.facts), ""]
     lines += ["## Accounts", "", _row(ACCOUNT_COLUMNS), _row(tuple("---" for _ in ACCOUNT_COLUMNS))]
     lines += [_row(row) for row in doc.accounts] or ["(none)"]
     lines += ["", "## Risks", ""]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from mailaudit.model import Account, MachineReport, ProbeResult, ProbeStatus, Protocol
-from mailaudit.report.words import leave_on_server, one_line
+from mailaudit.report.words import leave_on_server, local_store, one_line
 from mailaudit.units import human_bytes
 
 HEADERS = (
@@ -25,6 +25,7 @@ def render(report: MachineReport) -> str:
     machine = report.machine
     where = f" (files under {machine.root})" if machine.root else ""
     lines = [f"mailaudit {report.tool_version}: {machine.hostname}, {machine.os}{where}", ""]
+    lines += [f"NOTE: {note.text}" for note in report.notes] + ([""] if report.notes else [])
 
     if report.accounts:
         rows = [_row(account) for account in report.accounts]
@@ -81,19 +82,8 @@ def _row(account: Account) -> tuple[str, ...]:
         server,
         endpoint.security.value,
         leave_on_server(account.leave_on_server, account.leave_on_server_days),
-        _store(account),
+        local_store(account),
     )
-
-
-def _store(account: Account) -> str:
-    store = account.local_store
-    if store is None:
-        return ""
-    if not store.measured:
-        return "not measured"
-    if not store.exists:
-        return "missing"
-    return human_bytes(store.bytes)
 
 
 def _probes(report: MachineReport) -> list[str]:
@@ -148,9 +138,8 @@ def probe_summary(result: ProbeResult) -> str:
 DISCOVERY_WORDS = {
     "offered": "IMAP answers at {where}, found by {origin}",
     "known": "IMAP at {where} by {origin} (not probed)",
-    "not offered": "the provider declines IMAP (SRV record)",
-    "not found": "no IMAP service found",
-    "unknown": "not looked up (--offline) and no provider data",
+    "not offered": "IMAP not offered: {reason}",
+    "unknown": "unknown ({reason})",
 }
 
 
@@ -164,7 +153,7 @@ def _imap_for_pop(report: MachineReport) -> list[str]:
         where = f"{best.host}:{best.port} ({best.security})" if best else ""
         origin = best.origin.replace("provider: ", "provider data for ") if best else ""
         text = DISCOVERY_WORDS.get(discovery.imap, discovery.imap).format(
-            where=where, origin=origin
+            where=where, origin=origin, reason=discovery.reason or "not looked up"
         )
         if discovery.provider:
             text += f"; sign-in: {discovery.provider_auth}"
