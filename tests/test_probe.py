@@ -287,6 +287,22 @@ def test_probe_command_json(lab):
     probes = json.loads(result.stdout)["probes"]
     assert [p["status"] for p in probes] == ["completed", "completed"]
     assert probes[0]["tls"]["verified"] is True
+    # Transport security in one field: TLS from the first byte; STARTTLS that the strict
+    # server enforces (no login before the upgrade).
+    assert [p["transport"] for p in probes] == ["tls", "starttls-enforced"]
+
+
+def test_probe_json_transport_of_optional_starttls_and_of_nothing(lab):
+    from labservers import free_port
+
+    result = CliRunner().invoke(app, [
+        "probe", f"{NAME}:{lab['good'].ports['imap']}", f"{NAME}:{lab['good'].ports['pop3']}",
+        f"{NAME}:{free_port()}", "--ca-file", str(lab["certs"] / "ca.crt"),
+        "--dns-server", f"127.0.0.1:{lab['dns'].port}", "--format", "json", "--timeout", "2",
+        "-q",
+    ])  # fmt: skip
+    probes = json.loads(result.stdout)["probes"]
+    assert [p["transport"] for p in probes] == ["starttls-optional", "starttls-optional", None]
 
 
 def test_odd_port_tries_tls_then_plaintext(lab):

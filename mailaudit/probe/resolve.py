@@ -26,7 +26,11 @@ def dns_resolver(dns_server: tuple[str, int] | None, timeout: float) -> dns.asyn
     timeout per question, and the questions of a run are asked at once, so about one in all.
     """
     if dns_server is None:
-        resolver = dns.asyncresolver.Resolver()  # the system's configuration
+        try:
+            resolver = dns.asyncresolver.Resolver()  # the system's configuration
+        except dns.resolver.NoResolverConfiguration:
+            # No resolv.conf (a bare container): every question fails as "no DNS server".
+            resolver = dns.asyncresolver.Resolver(configure=False)
     else:
         resolver = dns.asyncresolver.Resolver(configure=False)
         resolver.nameservers = [dns_server[0]]
