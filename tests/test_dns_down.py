@@ -206,3 +206,42 @@ def test_a_namespace_without_dns_gives_the_one_note(tmp_path):
         a["discovery"]["imap"] == "unknown" for a in report["accounts"] if a["protocol"] == "pop3"
     )
     assert elapsed < 3 * TIMEOUT + 3, f"{elapsed:.1f} s"  # + the interpreter's start
+
+
+SYSTEM_RESOLVER_DROPPED = """
+set -e
+ip link set lo up
+printf 'nameserver 127.0.0.1\\noptions timeout:5 attempts:2\\n' > "$FOLDER/resolv.conf"
+mount --bind "$FOLDER/resolv.conf" /etc/resolv.conf
+"$PYTHON" -c '
+import socket, time
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(("127.0.0.1", 53))
+tcp = socket.socket(); tcp.bind(("127.0.0.1", 53)); tcp.listen(8)
+open("'"$FOLDER"'/ready", "w").close()
+time.sleep(120)' &
+while [ ! -e "$FOLDER/ready" ]; do sleep 0.05; done
+"$PYTHON" -m mailaudit lookup slow.test kanzlei@gmx.de --format json --timeout 1 \\
+    --output "$FOLDER/lookup.json"
+kill $!
+"""
+
+
+def test_the_system_resolver_with_dropped_dns_ends_on_time(tmp_path):
+    """Without --dns-server: the C library's getaddrinfo blocks for resolv.conf's 5 s x 2
+    attempts when packets are dropped. The run must not wait for it. A private network and
+    mount namespace give this run a resolv.conf naming a silent server on its own loopback."""
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("needs unshare and root for network and mount namespaces")
+        pytest.skip("needs unshare and root for network and mount namespaces")
+    started = time.monotonic()
+    subprocess.run(
+        ["unshare", "-n", "-m", "sh", "-c", SYSTEM_RESOLVER_DROPPED],
+        env={**os.environ, "FOLDER": str(tmp_path), "PYTHON": sys.executable},
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    slow, gmx = json.loads((tmp_path / "lookup.json").read_text())["lookups"]
+    assert slow["imap"] == gmx["imap"] == "unknown"
+    assert gmx["best"]["host"] == "imap.gmx.net"
+    assert elapsed < 8, f"{elapsed:.1f} s"  # waiting for getaddrinfo: 10 s and more

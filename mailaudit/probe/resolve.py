@@ -7,9 +7,12 @@ All addresses of a name are returned, IPv6 and IPv4, so that the probe can try e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
+import threading
 from collections.abc import Iterable
+from typing import Any
 
 import dns.asyncresolver
 import dns.exception
@@ -76,11 +79,8 @@ class Resolver:
         return await self._dnspython(name)
 
     async def _system(self, name: str) -> list[str]:
-        loop = asyncio.get_running_loop()
         try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(name, None, type=socket.SOCK_STREAM), self.timeout
-            )
+            infos = await asyncio.wait_for(_getaddrinfo(name), self.timeout)
         except asyncio.TimeoutError:
             raise WireError(
                 ProbeError.DNS, f"no answer for {name} within {self.timeout:g} s"
@@ -112,6 +112,36 @@ class Resolver:
         if isinstance(unexpected, dns.exception.DNSException):
             raise WireError(ProbeError.DNS, f"{name}: {unexpected}")
         raise unexpected
+
+
+def _getaddrinfo(name: str) -> asyncio.Future[list[Any]]:
+    """The system's getaddrinfo in a daemon thread of its own. The C library cannot be
+    interrupted: when DNS packets are dropped it blocks for resolv.conf's timeout times its
+    attempts (10 s by default), whatever our timeout says. asyncio's default executor would make
+    the run wait for every such thread at its end, and its few threads would queue the names;
+    a daemon thread per name is abandoned instead, and the run ends on time."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[list[Any]] = loop.create_future()
+
+    def settle(result: list[Any] | None, error: BaseException | None) -> None:
+        if future.done():  # timed out and cancelled meanwhile
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result or [])
+
+    def ask() -> None:
+        try:
+            result, error = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM), None
+        except (OSError, ValueError) as exc:  # handed to the waiting coroutine to sort out
+            result, error = None, exc
+        # RuntimeError: the run is over and its loop closed; nobody waits any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=ask, name=f"getaddrinfo {name}", daemon=True).start()
+    return future
 
 
 # getaddrinfo's answers that the name has no address (EAI_NODATA is glibc's, not everywhere).
