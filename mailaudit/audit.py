@@ -232,18 +232,18 @@ async def _network(
 def network_notes(
     findings: dict[str, Findings], probes: dict[Target, ProbeResult]
 ) -> tuple[Note, ...]:
-    """One note for the whole run when DNS or the network was down, instead of one finding
-    per endpoint: no DNS question got an answer, and no probe got past the name or the route."""
-    answers = [a for found in findings.values() for a in found.dns]
-    if not answers and not probes:
-        return ()
-    if any(answered(a) for a in answers):
-        return ()
-    if any(p.error not in (ProbeError.DNS, ProbeError.UNREACHABLE) for p in probes.values()):
-        return ()
-    if probes and all(p.error is ProbeError.UNREACHABLE for p in probes.values()):
+    """One note for the whole run when the network or DNS was down, instead of one finding
+    per endpoint: no probe got further than a name that did not resolve or a route that does
+    not exist, and (for DNS) no DNS question got an answer."""
+    errors = [p.error for p in probes.values()]
+    cut_off = {ProbeError.UNREACHABLE, ProbeError.DNS, ProbeError.NO_SUCH_HOST}
+    if ProbeError.UNREACHABLE in errors and all(e in cut_off for e in errors):
         return (Note("network-down", NETWORK_DOWN),)
-    return (Note("dns-down", DNS_DOWN),)
+    answers = [a for found in findings.values() for a in found.dns]
+    unanswered = (answers or errors) and not any(answered(a) for a in answers)
+    if unanswered and all(e in (ProbeError.DNS, ProbeError.UNREACHABLE) for e in errors):
+        return (Note("dns-down", DNS_DOWN),)
+    return ()
 
 
 def _credentials(

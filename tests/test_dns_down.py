@@ -26,9 +26,10 @@ import dns.rcode
 import pytest
 from typer.testing import CliRunner
 
-from mailaudit.audit import AuditOptions, run_audit
+from mailaudit.audit import AuditOptions, network_notes, run_audit
 from mailaudit.cli import EXIT_OK, app
-from mailaudit.model import Protocol
+from mailaudit.discover import Findings
+from mailaudit.model import DnsAnswer, ProbeError, ProbeResult, ProbeStatus, Protocol, Target
 from mailaudit.probe import ProbeOptions
 from mailaudit.report import Format, render
 
@@ -245,3 +246,28 @@ def test_the_system_resolver_with_dropped_dns_ends_on_time(tmp_path):
     assert slow["imap"] == gmx["imap"] == "unknown"
     assert gmx["best"]["host"] == "imap.gmx.net"
     assert elapsed < 8, f"{elapsed:.1f} s"  # waiting for getaddrinfo: 10 s and more
+
+
+def _failed(host: str, error: ProbeError) -> tuple[Target, ProbeResult]:
+    target = Target(host, 993, "imap", True)
+    return target, ProbeResult(host, 993, "imap", True, ProbeStatus.ERROR, error=error)
+
+
+def test_the_note_needs_every_question_unanswered():
+    dead = Findings([DnsAnswer("a.example", "MX", "timeout")], [], [], False, False)
+    alive = Findings([DnsAnswer("a.example", "MX", "nxdomain")], [], [], False, True)
+    dns_failed = dict([_failed("a", ProbeError.DNS), _failed("b", ProbeError.DNS)])
+    assert [n.kind for n in network_notes({"a.example": dead}, dns_failed)] == ["dns-down"]
+    assert [n.kind for n in network_notes({}, dns_failed)] == ["dns-down"]  # IMAP accounts only
+    assert network_notes({"a.example": alive}, dns_failed) == ()  # DNS answered something
+    one_answered = {**dns_failed, **dict([_failed("c", ProbeError.REFUSED)])}
+    assert network_notes({"a.example": dead}, one_answered) == ()
+    assert network_notes({}, {}) == ()  # nothing was asked
+
+
+def test_no_route_anywhere_is_the_network_note():
+    cut_off = dict([_failed("a", ProbeError.UNREACHABLE), _failed("b", ProbeError.NO_SUCH_HOST)])
+    alive = Findings([DnsAnswer("a.example", "MX", "ok", ("10 mx.a.example",))], [], [], False)
+    assert [n.kind for n in network_notes({"a.example": alive}, cut_off)] == ["network-down"]
+    reached = {**cut_off, **dict([_failed("c", ProbeError.TIMEOUT)])}
+    assert network_notes({"a.example": alive}, reached) == ()
