@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Build ispdb.json, an offline snapshot of Thunderbird's ISPDB (repository thunderbird/autoconfig).
 
-usage: build_snapshot.py SRC [-o OUT] [--repo NAME] [--commit SHA] [--date ISO]
+usage: scripts/build-ispdb.py SRC [-o OUT] [--repo NAME] [--commit SHA] [--date ISO]
+
+OUT defaults to mailaudit/providers/ispdb.json, the copy mailaudit ships (MPL-2.0, with the
+licence beside it in ISPDB-LICENSE). The snapshot shipped was built from commit c6ad796 of
+thunderbird/autoconfig (2026-03-12); re-running on a newer checkout refreshes it.
 
 SRC is a checkout or an export (git archive) of the repository, or its ispdb/ folder itself.
 Every *.xml file in the ispdb folder becomes one provider entry, in file-name order. Values are
