@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from mailaudit.model import Account, MachineReport, ProbeResult, ProbeStatus, Protocol
+from mailaudit.model import (
+    Account,
+    MachineReport,
+    ProbeError,
+    ProbeResult,
+    ProbeStatus,
+    Protocol,
+)
 from mailaudit.report.words import leave_on_server, local_store, one_line
 from mailaudit.units import human_bytes
+
+# Probe errors the run's note already explains (no DNS answers, no route).
+CUT_OFF = {ProbeError.DNS, ProbeError.UNREACHABLE, ProbeError.NO_SUCH_HOST}
 
 HEADERS = (
     "User",
@@ -93,6 +103,8 @@ def _probes(report: MachineReport) -> list[str]:
     if all(p.status is ProbeStatus.SKIPPED for _, p in probed):
         reasons = sorted({p.message or "" for _, p in probed})
         return ["", f"Servers: {len(probed)} probe(s) skipped ({'; '.join(reasons)})."]
+    if report.notes and all(p.error in CUT_OFF for _, p in probed):
+        return ["", f"Servers: {len(probed)} probe(s) could not reach their server (see the note)."]
     lines = ["", "Servers:"]
     for account, result in probed:
         lines.append(
