@@ -216,7 +216,9 @@ class Candidate:
     port: int
     security: str  # "tls" (implicit) or "starttls"
     origin: str  # "SRV _imaps._tcp.example.com", "autoconfig", "provider: GMX", "guess"
-    reachable: bool | None = None  # None: not probed (--offline)
+    # True: answered as IMAP; False: checked, no IMAP there (refused, no such host, another
+    # protocol); None: not probed (--offline), or could not check (DNS, timeout: see message)
+    reachable: bool | None = None
     certificate_valid: bool | None = None
     message: str | None = None
     transport: str | None = None  # as ProbeResult.transport says, once it answered

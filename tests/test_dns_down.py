@@ -137,7 +137,9 @@ def test_a_refusing_or_failing_upstream_is_unknown_not_not_offered(dead_dns, dom
     (entry,), _ = lookup(dead_dns, f"anna@{domain}")
     assert entry["imap"] == "unknown", entry
     assert {a["status"] for a in entry["dns"]} == {"servfail"}
-    assert all(c["reachable"] is False for c in entry["candidates"])
+    # Not checked, so neither "answers" nor "no": unknown, with the reason.
+    assert all(c["reachable"] is None and c["message"] for c in entry["candidates"])
+    assert {a["status"] for a in entry["autoconfig"]} == {"error"}
 
 
 @pytest.fixture(scope="module")

@@ -257,7 +257,13 @@ def _with_probe(candidate: Candidate, probe: ProbeResult | None) -> Candidate:
     if not reachable and probe.error is not None:
         message = f"{probe.error.value}: {probe.message}"
     if not reachable:
-        return replace(candidate, reachable=False, certificate_valid=valid, message=message)
+        checked = _no_imap_here(probe)  # else: a failure to check, not evidence
+        return replace(
+            candidate,
+            reachable=False if checked else None,
+            certificate_valid=valid,
+            message=message,
+        )
     offered = probe.capabilities_after_tls or probe.capabilities_before_tls or ()
     oauth = {"XOAUTH2", "OAUTHBEARER"}
     passwords = [m for m in probe.sasl if m.upper() not in oauth]

@@ -27,6 +27,12 @@ def render(found: list[Discovery], fmt: ResultsFormat) -> str:
     return assert_never(fmt)
 
 
+def _answer(candidate: Candidate) -> str:
+    if candidate.reachable is None:
+        return "unknown" if candidate.message else "not probed"
+    return "answers" if candidate.reachable else "no"
+
+
 def _offers(candidate: Candidate) -> str:
     """What an answering candidate offers: transport, IMAP revision, IDLE, sign-in."""
     caps = {c.upper() for c in candidate.capabilities}
@@ -70,7 +76,7 @@ def _block(found: Discovery) -> str:
                 f"{c.host}:{c.port}",
                 c.security,
                 c.origin,
-                "not probed" if c.reachable is None else ("answers" if c.reachable else "no"),
+                _answer(c),
                 ""
                 if c.certificate_valid is None
                 else ("valid" if c.certificate_valid else "INVALID"),
