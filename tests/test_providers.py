@@ -73,3 +73,13 @@ def test_sign_in_policy_comes_from_the_own_table_and_methods_from_the_ispdb():
 def test_no_provider_for_an_unknown_domain():
     assert providers.identify(KNOWN, "firma.example", "mail.firma.example", []) is None
     assert providers.identify(KNOWN, "firma.example", None, ["mx.firma.example"]) is None
+
+
+def test_the_policy_file_overrides_by_own_key_or_ispdb_name():
+    changed = providers.load(
+        {"posteo.de": {"auth": "app-password"}, "gmx": {"imap": "imap.gmx.example:993"}}
+    )
+    posteo = next(p for p in changed if p.key == "posteo.de")
+    assert posteo.auth == "app-password" and posteo.imap == ("posteo.de", 993)
+    assert next(p for p in changed if p.key == "gmx").imap == ("imap.gmx.example", 993)
+    assert next(p for p in KNOWN if p.key == "gmx").imap == ("imap.gmx.net", 993)  # untouched
