@@ -58,6 +58,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_probe.py
 	$(BIN)/python bench/bench_fleet.py
 	$(BIN)/python bench/bench_backup.py
+	$(BIN)/python bench/bench_dns.py
 
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist *.egg-info

@@ -7,11 +7,11 @@ The RFC each one rests on is named beside it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
-from mailaudit.discover.providers import Provider, identify
 from mailaudit.model import (
     UNKNOWN_TYPE,
     Account,
@@ -26,7 +26,9 @@ from mailaudit.model import (
     Protocol,
     Security,
     Severity,
+    shown_path,
 )
+from mailaudit.providers import Provider, identify
 from mailaudit.units import human_bytes
 
 
@@ -57,7 +59,13 @@ RULES = {
 
 SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
 PASSWORD_AUTH = {"password", "password-encrypted", "ntlm"}  # None: not recorded, not judged
-UNREACHABLE = {ProbeError.REFUSED, ProbeError.TIMEOUT, ProbeError.UNREACHABLE, ProbeError.DNS}
+UNREACHABLE = {
+    ProbeError.REFUSED,
+    ProbeError.TIMEOUT,
+    ProbeError.UNREACHABLE,
+    ProbeError.DNS,
+    ProbeError.NO_SUCH_HOST,
+}
 CLIENT_NAMES = {
     Client.OUTLOOK: "Outlook",
     Client.OUTLOOK_MAC: "Outlook for Mac",
@@ -183,7 +191,10 @@ def advise(report: MachineReport, providers: list[Provider], policy: Policy) -> 
             accounts.append(account)
             continue
         provider = _provider(account, providers)
-        findings = _kept(list(_findings(account, provider, policy)), policy)
+        found = list(_findings(account, provider, policy))
+        if report.notes:  # DNS or the network was down: said once, not once per endpoint
+            found = [f for f in found if f.rule != "MA009"]
+        findings = _kept(found, policy)
         accounts.append(
             replace(
                 account,
@@ -233,15 +244,24 @@ def _store_path(account: Account) -> str | None:
     return account.local_store.path if account.local_store else None
 
 
-def store_words(store: LocalStore) -> str:
-    """Where a store is and how big, or why its size is not known: never "0 B" for a store
-    that could not be read."""
+def store_words(store: LocalStore, platform: str | None = None) -> str:
+    """Where a store is, in its own system's notation, and how big, or why its size is not
+    known: a store on another drive is named by its path, and one that could not be read is
+    never "0 B"."""
     if not store.path:
         return f"({store.note or 'its place is not recorded'})"
-    if not store.measured or not store.exists:
-        reason = store.note or ("missing" if not store.exists else "not measured")
-        return f"{store.path} (not measured: {reason})"
-    return f"{store.path} ({human_bytes(store.bytes)})"
+    path = shown_path(store.path, platform)
+    if not store.measured:
+        if OTHER_DRIVE.match(store.path):
+            return f"{path} (not on this disk, not measured)"
+        return f"{path} (not measured: {store.note or 'not read'})"
+    if not store.exists:
+        return f"{path} (not found)"
+    return f"{path} ({human_bytes(store.bytes)})"
+
+
+# A Windows path on another drive than the system's: a second disk or a network share.
+OTHER_DRIVE = re.compile(r"^(?![Cc]:)[A-Za-z]:[\\/]|^\\\\")
 
 
 def _with_local_mailboxes(account: Account, local: tuple[LocalMailbox, ...]) -> Account:
@@ -315,6 +335,19 @@ def _configured(account: Account) -> ProbeResult | None:
     return account.probes[0] if account.probes else None  # probes hold the configured server
 
 
+def only_copy_here(account: Account) -> bool:
+    """POP3 mail the server does not keep (at once, or after N days)."""
+    return account.protocol is Protocol.POP3 and (
+        account.leave_on_server is False or account.leave_on_server_days is not None
+    )
+
+
+def _account_store(account: Account) -> str:
+    if account.local_store is None:
+        return "no local mail store found"
+    return store_words(account.local_store, account.platform)
+
+
 def _findings(account: Account, provider: Provider | None, policy: Policy) -> Any:
     endpoint = account.incoming
     store = account.local_store
@@ -324,18 +357,29 @@ def _findings(account: Account, provider: Provider | None, policy: Policy) -> An
             f"{account.name} fetches mail by POP3 from {endpoint.host}: the "
             "mail lives on this computer, not on the server.",
         )
-        if account.leave_on_server is False or account.leave_on_server_days is not None:
-            size = (
-                f" ({human_bytes(store.bytes)} in {store.path})"
-                if store and store.exists and store.measured
-                else ""
-            )
-            how = (
-                f"the server deletes it after {account.leave_on_server_days} days"
-                if account.leave_on_server
-                else "it is deleted from the server once downloaded"
-            )
-            yield _finding("MA002", f"The only copy of this mail is on this computer{size}: {how}.")
+        if only_copy_here(account):
+            where = ""
+            if store and not store.measured:
+                where = (
+                    f" ({shown_path(store.path, account.platform)}: not on this disk, not measured)"
+                )
+            elif store and store.exists:
+                where = (
+                    f" ({human_bytes(store.bytes)} in {shown_path(store.path, account.platform)})"
+                )
+            days = account.leave_on_server_days
+            if account.leave_on_server and days is not None:
+                yield _finding(
+                    "MA002",
+                    f"Mail older than {days} days exists only on this computer{where}: "
+                    f"the server deletes it after {days} days.",
+                )
+            else:
+                yield _finding(
+                    "MA002",
+                    f"The only copy of this mail is on this computer{where}: it is deleted "
+                    "from the server once downloaded.",
+                )
     if account.protocol in (Protocol.POP3, Protocol.IMAP):
         if endpoint.security is Security.NONE:
             login = (
@@ -358,7 +402,7 @@ def _findings(account: Account, provider: Provider | None, policy: Policy) -> An
     if account.discovery is not None and account.discovery.imap == "not offered":
         yield _finding(
             "MA010",
-            f"{account.discovery.domain} declares IMAP not offered (DNS SRV): "
+            f"{account.discovery.domain}: {account.discovery.reason or 'IMAP is not offered'}; "
             "POP3 is the only way to this mailbox.",
         )
     mail = account.protocol in (Protocol.POP3, Protocol.IMAP)
@@ -417,7 +461,14 @@ def _implicit_available(account: Account, provider: Provider | None) -> bool:
 def recommend(account: Account, provider: Provider | None, policy: Policy) -> dict[str, Any]:
     """One recommendation with concrete values: keep, switch to IMAP, secure, or use OAuth."""
     if account.protocol is Protocol.POP3:
-        return _pop3(account, provider, policy)
+        plan = _pop3(account, provider, policy)
+        if account.incoming.security is Security.NONE:
+            # MA003 comes first, whatever happens with IMAP: the password is exposed today.
+            plan["steps"] = [*_secure_pop3_now(account), *plan["steps"]]
+            if plan["action"] == "keep":
+                plan["action"] = "secure-connection"
+                plan["summary"] = f"Switch {account.name} to an encrypted connection now."
+        return plan
     endpoint = account.incoming
     if account.protocol is Protocol.IMAP and endpoint.security is Security.NONE:
         settings = {"server": endpoint.host, "port": 993, "security": "SSL/TLS"}
@@ -472,6 +523,15 @@ def _if_pop3(account: Account) -> list[str]:
     ]
 
 
+def _secure_pop3_now(account: Account) -> list[str]:
+    host = account.incoming.host or "the POP3 server"
+    return [
+        f"Now, before anything else: set {host} to SSL/TLS on port 995 (or STARTTLS on port "
+        "110) in the account settings; the password travels unencrypted today.",
+        "Then change the password: it has travelled unencrypted (RFC 8314 §4.1).",
+    ]
+
+
 def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[str, Any]:
     discovery = account.discovery
     best = discovery.best if discovery else None
@@ -486,30 +546,45 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
     elif best is not None:
         best_host, best_port, best_security = best.host, best.port, best.security
         source = best.origin + (", probed and answering" if best.reachable else "")
-    elif discovery is None or discovery.imap == "unknown":
+        if discovery is not None and discovery.imap in ("unknown", "known"):
+            source += ", not checked"
+    elif discovery is None or discovery.imap != "not offered":
+        # Unknown is never "keep": a failure to check says nothing about the provider.
+        offline = all(p.status is ProbeStatus.SKIPPED for p in account.probes)
+        looked = (
+            "Run mailaudit online (without --offline)"
+            if offline
+            else "When the network works, run mailaudit again"
+        )
         return {
             "action": "find-imap",
             "summary": f"Find out where {account.incoming.host}'s provider offers IMAP.",
             "steps": [
-                "Run mailaudit online (without --offline), or `mailaudit lookup` with the "
-                "address, to look the provider up by DNS, autoconfig and probes.",
-                "Until then, back up the local mail store, which holds the only copy: "
-                f"`mailaudit backup --to {backup_target(_store_path(account))}`.",
+                f"{looked}, or `mailaudit lookup` with the address, to look the provider up "
+                "by DNS, autoconfig and probes"
+                + (f" ({discovery.reason})." if discovery and discovery.reason else "."),
+                f"Until then, back up the local mail store, {_account_store(account)}: "
+                + ("it holds the only copy" if only_copy_here(account) else "keep it safe")
+                + f": `mailaudit backup --to {backup_target(_store_path(account))}`.",
             ],
         }
     else:
-        why = (
-            "the provider declares IMAP not offered"
-            if discovery.imap == "not offered"
-            else "no IMAP service was found for this provider"
-        )
+        why = discovery.reason or "the provider does not offer IMAP"
+        if not only_copy_here(account):
+            return {
+                "action": "keep",
+                "summary": f"Keep {account.name} on POP3: {why}.",
+                "steps": ["Back up the local mail store regularly."],
+            }
+        # The only copy is here: the account stays in the plan even though it stays on POP3.
         return {
-            "action": "keep",
-            "summary": f"Keep {account.name} on POP3: {why}.",
+            "action": "back-up",
+            "summary": f"Keep {account.name} on POP3 ({why}), and back up its mail: this "
+            "computer holds the only copy.",
             "steps": [
-                "Leave a copy of messages on the server, if the provider allows it.",
-                "Back up the local mail store regularly, since it holds the only copy: "
+                f"Back up the local mail store now and regularly: {_account_store(account)}: "
                 f"`mailaudit backup --to {backup_target(_store_path(account))}`.",
+                "Leave a copy of messages on the server, if the provider allows it.",
             ],
         }
     store = account.local_store
@@ -534,8 +609,8 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
         _on_server_step(account),
         (
             f"Back up first: `mailaudit backup --to {backup_target(store.path)}` copies the local "
-            f"mail store {store_words(store)}."
-            if store and store.exists
+            f"mail store {_account_store(account)}."
+            if store
             else f"Back up first: `mailaudit backup --to {backup_target(None)}`."
         ),
         f"Create a new IMAP account in {CLIENT_NAMES.get(account.client, account.client.value)}: "

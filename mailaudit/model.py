@@ -7,6 +7,7 @@ Passwords, tokens and password hashes have no field here, on purpose: they are n
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -109,7 +110,8 @@ class ProbeStatus(str, Enum):
 class ProbeError(str, Enum):
     """Why a probe ended in error. BUG is mailaudit's own fault, never the server's."""
 
-    DNS = "dns"
+    DNS = "dns"  # the DNS server did not answer, or failed: nothing is known about the name
+    NO_SUCH_HOST = "no-such-host"  # DNS answered: the name does not exist or has no address
     REFUSED = "refused"
     UNREACHABLE = "unreachable"
     TIMEOUT = "timeout"
@@ -188,6 +190,18 @@ class ProbeResult:
     mailbox: MailboxCheck | None = None
     elapsed_ms: int = 0
 
+    @property
+    def transport(self) -> str | None:
+        """The transport security in one word: "tls" (from the first byte), "starttls-enforced"
+        (no login before the upgrade), "starttls-optional", "none"; None when nothing answered."""
+        if self.protocol is None:
+            return None
+        if self.tls is None:
+            return "none"
+        if self.implicit_tls:
+            return "tls"
+        return "starttls-enforced" if self.starttls_enforced else "starttls-optional"
+
 
 @dataclass(frozen=True)
 class DnsAnswer:
@@ -223,9 +237,15 @@ class Candidate:
     port: int
     security: str  # "tls" (implicit) or "starttls"
     origin: str  # "SRV _imaps._tcp.example.com", "autoconfig", "provider: GMX", "guess"
-    reachable: bool | None = None  # None: not probed (--offline)
+    # True: answered as IMAP; False: checked, no IMAP there (refused, no such host, another
+    # protocol); None: not probed (--offline), or could not check (DNS, timeout: see message)
+    reachable: bool | None = None
     certificate_valid: bool | None = None
     message: str | None = None
+    transport: str | None = None  # as ProbeResult.transport says, once it answered
+    capabilities: tuple[str, ...] = ()  # after TLS where there was TLS: IMAP4rev1, IDLE, ...
+    sign_in: tuple[str, ...] = ()  # SASL mechanisms offered (AUTH=...): PLAIN, XOAUTH2, ...
+    oauth_only: bool | None = None  # only OAuth mechanisms offered, no password sign-in
 
 
 @dataclass(frozen=True)
@@ -233,7 +253,10 @@ class Discovery:
     """Where this POP3 account's provider offers IMAP, found by every route there is."""
 
     domain: str | None
-    imap: str  # "offered", "not offered", "not found", "known" (offline, from provider data)
+    # "offered" (an IMAP server answered), "not offered" (positive evidence: SRV says so, or DNS
+    # answered and every candidate refused or does not exist), "unknown" (DNS or the network did
+    # not answer: `best`, if any, is from provider data), "known" (--offline, provider data)
+    imap: str
     provider: str | None = None
     provider_auth: str | None = None  # "password", "app-password", "oauth2"
     provider_note: str | None = None
@@ -242,6 +265,9 @@ class Discovery:
     autoconfig: tuple[AutoconfigResult, ...] = ()
     candidates: tuple[Candidate, ...] = ()
     best: Candidate | None = None
+    reason: str | None = (
+        None  # why the verdict, in words: the evidence, or what could not be checked
+    )
 
 
 @dataclass(frozen=True)
@@ -266,6 +292,7 @@ class Account:
     discovery: Discovery | None = None  # POP3 accounts: where the provider offers IMAP
     findings: tuple[Finding, ...] = ()
     recommendation: dict[str, Any] | None = None
+    platform: str | None = None  # "windows", "macos", "linux": the system the client runs on
 
     @property
     def id(self) -> str:
@@ -340,6 +367,14 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something about the whole run that every format says once, first: "no DNS answers"."""
+
+    kind: str  # "dns-down", "network-down"
+    text: str
+
+
+@dataclass(frozen=True)
 class MachineReport:
     tool_version: str
     machine: Machine
@@ -348,6 +383,7 @@ class MachineReport:
     local_mailboxes: tuple[LocalMailbox, ...] = ()  # per user, beside the accounts
     findings: tuple[Finding, ...] = ()  # about the machine, not one account (unreadable input)
     run: Run | None = None  # None in reports written before 0.2
+    notes: tuple[Note, ...] = ()  # about the run, shown before everything else
     schema_version: int = field(default=1, init=False)
 
     @property
@@ -362,6 +398,17 @@ class MachineReport:
             exchange=count[Protocol.EXCHANGE],
             other=count[Protocol.OTHER],
         )
+
+
+WINDOWS_HOME = re.compile(r"^/(Users|Documents and Settings)/[^/]+/")
+
+
+def shown_path(path: str, platform: str | None) -> str:
+    """A path as the client's own system writes it: under --root a Windows profile's
+    `/Users/anna/AppData/...` is `C:\\Users\\anna\\AppData\\...` on the client's PC."""
+    if platform == "windows" and WINDOWS_HOME.match(path):
+        return "C:" + path.replace("/", "\\")
+    return path
 
 
 def stable_id(*parts: str) -> str:

@@ -19,7 +19,7 @@ key and its line, and an unknown key is an error too, so that a typo never passe
     rules = ["MA004"]
     accounts = ["anna@example.com", "3f2a9c0d1e4b5a6c"]   # addresses or account ids
 
-    [providers.example]     # add or override an entry of providers.toml
+    [providers.example]     # add or override a provider (see mailaudit/providers)
     name = "Example Mail"
     domains = ["example.com"]
     imap = "imap.example.com:993"

@@ -62,7 +62,7 @@ def test_every_file_of_the_package_is_in_the_wheel(built):
     shipped = set(zipfile.ZipFile(wheel).namelist())
     package = files_under(REPO / "mailaudit")
     data = [name for name in package if not name.endswith(".py")]
-    assert "mailaudit/discover/providers.toml" in data  # the test sees the data files
+    assert "mailaudit/providers/ispdb.json" in data  # the test sees the data files
     assert [name for name in package if name not in shipped] == []
     assert not [name for name in shipped if "__pycache__" in name or name.endswith(".pyc")]
     licence = [name for name in shipped if name.endswith(".dist-info/licenses/LICENSE")]

@@ -8,7 +8,7 @@ import csv
 import io
 
 from mailaudit.advise import SEVERITY_ORDER
-from mailaudit.model import Account, MachineReport
+from mailaudit.model import Account, MachineReport, shown_path
 
 COLUMNS = (
     "machine",
@@ -28,6 +28,7 @@ COLUMNS = (
     "highest_severity",
     "recommendation",
     "account_id",
+    "notes",  # about the whole run (no DNS answers), on every row: a CSV has no header text
 )
 
 
@@ -53,12 +54,13 @@ def render(report: MachineReport) -> str:
                     a.incoming.security.value,
                     "" if a.leave_on_server is None else str(a.leave_on_server).lower(),
                     a.leave_on_server_days or "",
-                    store.path if store else "",
+                    shown_path(store.path, a.platform) if store else "",
                     store.bytes if store and store.exists and store.measured else "",
                     " ".join(f.rule for f in a.findings),
                     _highest(a),
                     (a.recommendation or {}).get("action", ""),
                     a.id,
+                    " ".join(note.text for note in report.notes),
                 )
             ]
         )

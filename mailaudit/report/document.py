@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailaudit.advise import SEVERITY_ORDER, highest, store_words
-from mailaudit.model import Account, LocalMailbox, MachineReport, Protocol, Severity
+from mailaudit.model import Account, LocalMailbox, MachineReport, Protocol, Severity, shown_path
 from mailaudit.report.at_risk import OnlyCopy, only_copies, only_here
 from mailaudit.report.catalog import Catalog, catalog
 from mailaudit.report.table import discovery_summary, probe_summary
@@ -81,6 +81,7 @@ class Appendix:
 class Document:
     lang: str
     title: str
+    notes: tuple[str, ...]  # about the whole run (no DNS answers): shown before everything
     meta: tuple[tuple[str, str], ...]  # label, value: date, computer, tool, prepared by
     status: str  # "red", "amber" or "green"
     status_label: str
@@ -108,6 +109,7 @@ def document(report: MachineReport, lang: str = "en") -> Document:
     return Document(
         lang=lang,
         title=words.text("title", machine=machine.hostname),
+        notes=tuple(note.text for note in report.notes),
         meta=tuple(meta),
         status=status,
         status_label=words.text(f"status.{status}"),
@@ -376,7 +378,7 @@ def _appendix(report: MachineReport, words: Catalog) -> Appendix:
         if a.discovery is not None
     ]
     paths = [
-        (f"{a.user} / {a.name}: mail", a.local_store.path)
+        (f"{a.user} / {a.name}: mail", shown_path(a.local_store.path, a.platform))
         for a in report.accounts
         if a.local_store is not None
     ]
@@ -410,9 +412,10 @@ def _appendix(report: MachineReport, words: Catalog) -> Appendix:
 
 
 def _store_size(account: Account) -> str:
+    """Its size; a store not on the scanned disk (or not readable) by its path and why."""
     store = account.local_store
     if store is None:
         return ""
     if not store.measured:
-        return "not measured"
+        return store_words(store, account.platform)
     return human_bytes(store.bytes) if store.exists else "missing"

@@ -52,6 +52,7 @@ th { background: #eee; }
 .sev-critical, .sev-high { color: #b3261e; font-weight: bold; }
 .sev-medium { color: #b26a00; }
 li { break-inside: avoid; }
+.note { border: 2px solid #b26a00; border-radius: 6px; padding: 0.5em 0.8em; margin: 0.8em 0; }
 """
 LIGHT_COLOURS = {"red": "#d32f2f", "amber": "#f9a825", "green": "#388e3c"}
 # A token this long (characters), or an address, may be split after / \\ . @; a shorter one
@@ -70,6 +71,7 @@ def render(report: MachineReport, lang: str = "en") -> str:
         "<body>",
         "<main>",
         f"<h1>{text(doc.title)}</h1>",
+        *(f'<p class="note"><strong>Note:</strong> {text(note)}</p>' for note in doc.notes),
         '<dl class="meta">',
         *(f"<dt>{text(label)}</dt><dd>{text(value)}</dd>" for label, value in doc.meta),
         "</dl>",

@@ -33,6 +33,7 @@ def to_dict(report: MachineReport) -> dict[str, Any]:
         "tool": {"name": TOOL_NAME, "version": report.tool_version},
         "machine": asdict(report.machine),
         "run": asdict(report.run) if report.run else None,
+        "notes": [asdict(n) for n in report.notes],
         "accounts": [_account(a) for a in report.accounts],
         "local_mailboxes": [_local_mailbox(m) for m in report.local_mailboxes],
         "skipped": [asdict(s) for s in report.skipped],
@@ -83,6 +84,7 @@ def _account(account: Account) -> dict[str, Any]:
         "findings": fields["findings"],
         "discovery": fields["discovery"],
         "recommendation": account.recommendation,
+        "platform": account.platform,
     }
 
 

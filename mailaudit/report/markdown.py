@@ -17,6 +17,7 @@ def render(report: MachineReport, lang: str = "en") -> str:
     doc = document(report, lang)
     m = markdown_text
     lines = [f"# {m(doc.title)}", ""]
+    lines += [f"> **Note:** {m(note)}\n" for note in doc.notes]
     lines += [f"- **{m(label)}:** {m(value)}" for label, value in doc.meta]
     lines += [
         "",

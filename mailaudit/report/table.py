@@ -17,6 +17,7 @@ from mailaudit.model import (
     Discovery,
     LocalMailbox,
     MachineReport,
+    ProbeError,
     ProbeResult,
     ProbeStatus,
     Protocol,
@@ -26,6 +27,8 @@ from mailaudit.report.words import cell, display_width, leave_on_server, one_lin
 from mailaudit.units import human_bytes
 
 DETAIL_LIMIT = 1000  # a finding's detail or a skipped line: names from the disk are cut to it
+# Probe errors the run's note already explains (no DNS answers, no route).
+CUT_OFF = {ProbeError.DNS, ProbeError.UNREACHABLE, ProbeError.NO_SUCH_HOST}
 
 HEADERS = {
     "user": "User",
@@ -59,7 +62,9 @@ def render(report: MachineReport, width: int | None = None, colour: bool = False
     """width: the terminal's columns, or None for a file (no limit)."""
     machine = report.machine
     where = f" (files under {machine.root})" if machine.root else ""
-    lines = [
+    # The run's notes (no DNS answers) come first: everything below depends on them.
+    lines = [f"NOTE: {note.text}" for note in report.notes] + ([""] if report.notes else [])
+    lines += [
         *summary_lines(report),
         "",
         f"mailaudit {report.tool_version}: {machine.hostname}, {machine.os}{where}",
@@ -222,11 +227,13 @@ def _coloured(line: str) -> str:
 
 
 def _store(account: Account) -> str:
+    """The account's local store in a cell: its size; a store not on the scanned disk by its
+    path, so that the technician knows where the only copy may be."""
     store = account.local_store
     if store is None:
         return ""
     if not store.measured:
-        return "not measured"
+        return store_words(store, account.platform)
     if not store.exists:
         return "missing"
     return human_bytes(store.bytes)
@@ -239,6 +246,8 @@ def _probes(report: MachineReport) -> list[str]:
     if all(p.status is ProbeStatus.SKIPPED for _, p in probed):
         reasons = sorted({p.message or "" for _, p in probed})
         return ["", f"Servers: {len(probed)} probe(s) skipped ({'; '.join(reasons)})."]
+    if report.notes and all(p.error in CUT_OFF for _, p in probed):
+        return ["", f"Servers: {len(probed)} probe(s) could not reach their server (see the note)."]
     lines = ["", "Servers:"]
     for account, result in probed:
         lines.append(f"- {_who(account)}: {result.host}:{result.port}: {probe_summary(result)}")
@@ -281,9 +290,8 @@ def probe_summary(result: ProbeResult) -> str:
 DISCOVERY_WORDS = {
     "offered": "IMAP answers at {where}, found by {origin}",
     "known": "IMAP at {where} by {origin} (not probed)",
-    "not offered": "the provider declines IMAP (SRV record)",
-    "not found": "no IMAP service found",
-    "unknown": "not looked up (--offline) and no provider data",
+    "not offered": "IMAP not offered: {reason}",
+    "unknown": "unknown ({reason})",
 }
 
 
@@ -292,7 +300,9 @@ def discovery_summary(discovery: Discovery) -> str:
     best = discovery.best
     where = f"{best.host}:{best.port} ({best.security})" if best else ""
     origin = best.origin.replace("provider: ", "provider data for ") if best else ""
-    text = DISCOVERY_WORDS.get(discovery.imap, discovery.imap).format(where=where, origin=origin)
+    text = DISCOVERY_WORDS.get(discovery.imap, discovery.imap).format(
+        where=where, origin=origin, reason=discovery.reason or "not looked up"
+    )
     if discovery.provider:
         text += f"; sign-in: {discovery.provider_auth}"
     return text

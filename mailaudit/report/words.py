@@ -7,6 +7,8 @@ import unicodedata
 from typing import Any
 
 from mailaudit import __version__
+from mailaudit.model import Account, shown_path
+from mailaudit.units import human_bytes
 
 TOOL_NAME = "mailaudit"
 
@@ -18,6 +20,19 @@ def leave_on_server(leave: bool | None, days: int | None) -> str:
     if not leave:
         return "no"
     return f"{days} days" if days is not None else "yes"
+
+
+def local_store(account: Account) -> str:
+    """The account's local store in a cell: its size; a store not on the scanned disk by its
+    path, so that the technician knows where the only copy may be."""
+    store = account.local_store
+    if store is None:
+        return ""
+    if not store.measured:
+        return f"{shown_path(store.path, account.platform)} — not on this disk, not measured"
+    if not store.exists:
+        return "missing"
+    return human_bytes(store.bytes)
 
 
 def json_document(body: dict[str, Any]) -> str:
