@@ -217,7 +217,7 @@ def advise(report: MachineReport, providers: list[Provider], policy: Policy) -> 
 
 def back_up(mailbox: LocalMailbox) -> dict[str, Any]:
     """A local mailbox holds the only copy of its mail: back it up before anything changes."""
-    where = store_words(mailbox.store)
+    where = store_words(mailbox.store, mailbox.platform)
     return {
         "action": "back-up",
         "summary": f"Back up {mailbox.name}: it is kept only on this computer.",
@@ -276,9 +276,9 @@ def _with_local_mailboxes(account: Account, local: tuple[LocalMailbox, ...]) -> 
     if not plan or not mine or account.protocol is not Protocol.POP3:
         return account
     extra = "; ".join(
-        f"{m.name} in {store_words(m.store)}"
+        f"{m.name} in {store_words(m.store, m.platform)}"
         if m.store.path
-        else f"{m.name} {store_words(m.store)}"
+        else f"{m.name} {store_words(m.store, m.platform)}"
         for m in mine
     )
     steps = [

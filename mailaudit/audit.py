@@ -111,7 +111,7 @@ def run_audit(options: AuditOptions, progress: Progress | None = None) -> Machin
         if isinstance(item, Account):
             accounts.append(replace(item, platform=platform_of(item)))
         elif isinstance(item, LocalMailbox):
-            local_mailboxes.append(item)
+            local_mailboxes.append(replace(item, platform=platform_of(item)))
         elif (item.origin, item.reason) not in skipped_once:
             skipped_once.add((item.origin, item.reason))  # a folder blocking several sources
             skipped.append(item)
@@ -167,14 +167,14 @@ def _not_readable(exc: UnreadableFile) -> str:
     return exc.reason
 
 
-def platform_of(account: Account) -> str | None:
+def platform_of(found: Account | LocalMailbox) -> str | None:
     """The system the client runs on, so that paths read the way the client's owner knows
     them; from the client, and for Thunderbird from where its profile lives."""
-    if account.client is Client.OUTLOOK:
+    if found.client is Client.OUTLOOK:
         return "windows"
-    if account.client in (Client.OUTLOOK_MAC, Client.APPLE_MAIL):
+    if found.client in (Client.OUTLOOK_MAC, Client.APPLE_MAIL):
         return "macos"
-    origin = account.origin.replace("\\", "/")
+    origin = found.origin.replace("\\", "/")
     if "/AppData/" in origin or "/Application Data/" in origin or origin[1:3] == ":/":
         return "windows"
     if "/Library/" in origin:

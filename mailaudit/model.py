@@ -313,6 +313,7 @@ class LocalMailbox:
     store: LocalStore
     origin: str  # the file or folder it was found from
     recommendation: dict[str, Any] | None = None  # set by advise(): back it up
+    platform: str | None = None  # "windows", "macos", "linux": how its paths are written
 
     @property
     def id(self) -> str:

@@ -345,7 +345,7 @@ def _appendix(report: MachineReport, words: Catalog) -> Appendix:
         for a in report.accounts
     )
     local = tuple(
-        (m.user, product_name(m.client.value), m.name, store_words(m.store))
+        (m.user, product_name(m.client.value), m.name, store_words(m.store, m.platform))
         for m in report.local_mailboxes
     )
     findings = sorted(
@@ -382,7 +382,10 @@ def _appendix(report: MachineReport, words: Catalog) -> Appendix:
         for a in report.accounts
         if a.local_store is not None
     ]
-    paths += [(f"{m.user} / {m.name}: mail", m.store.path) for m in report.local_mailboxes]
+    paths += [
+        (f"{m.user} / {m.name}: mail", shown_path(m.store.path, m.platform))
+        for m in report.local_mailboxes
+    ]
     paths += [(f"{a.user} / {a.name}: settings", a.origin) for a in report.accounts]
     run = report.run
     facts = [("generated", report.machine.generated_at)]

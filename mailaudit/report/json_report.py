@@ -98,6 +98,7 @@ def _local_mailbox(mailbox: LocalMailbox) -> dict[str, Any]:
         "local_store": asdict(mailbox.store),
         "origin": mailbox.origin,
         "recommendation": mailbox.recommendation,
+        "platform": mailbox.platform,
     }
 
 

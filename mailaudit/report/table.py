@@ -74,7 +74,7 @@ def render(report: MachineReport, width: int | None = None, colour: bool = False
     if report.local_mailboxes:
         lines += ["", "Local mailboxes (mail that no account fetches, kept only here):"]
         lines += [
-            f"- {_who(m)} ({product_name(m.client.value)}): {store_words(m.store)}"
+            f"- {_who(m)} ({product_name(m.client.value)}): {store_words(m.store, m.platform)}"
             for m in report.local_mailboxes
         ]
 
