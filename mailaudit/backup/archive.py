@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 import time
 import zipfile
 import zlib
@@ -416,9 +417,8 @@ def _settle(handle: BinaryIO) -> None:
     that the read-back reads the medium (a drive that loses writes fails here, not later)."""
     fd = handle.fileno()
     os.fsync(fd)
-    drop = getattr(os, "posix_fadvise", None)
-    if drop is not None:
-        drop(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    if sys.platform != "win32" and sys.platform != "darwin":  # Linux and the BSDs have it
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 
 
 def _sync_folder(folder: Path) -> None:
