@@ -10,7 +10,9 @@ size the local mail.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+from mailaudit.errors import UnreadableFile
 from mailaudit.machine import MachineFiles, UserHome
 from mailaudit.model import Client
 from mailaudit.sources.base import Found
@@ -27,10 +29,9 @@ MOST_MARKERS = 500
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     for relative in DATA_FOLDERS:
         folder = user.home / relative
-        if not (folder / "accounts.dat").is_file():
+        if files.find_file(folder / "accounts.dat") is None:
             continue
-        markers = sorted(folder.glob("*/*/*.acn"))[:MOST_MARKERS]
-        for marker in markers:
+        for marker in _markers(files, folder)[:MOST_MARKERS]:
             account_folder = marker.parent.parent  # <account GUID>/<store GUID>/name.acn
             yield unknown_account(
                 Client.EM_CLIENT,
@@ -41,3 +42,26 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
                 files.display(marker),
                 measure(files, account_folder, "eM Client's databases for this account"),
             )
+
+
+def _markers(files: MachineFiles, folder: Path) -> list[Path]:
+    """<account GUID>/<store GUID>/*.acn, listed inside the root, no link followed. Raises
+    UnreadableFile when the data folder cannot be listed; a GUID folder that cannot be is
+    passed over (its account is then not named)."""
+    found: list[Path] = []
+    for account, is_folder in files.entries(folder):
+        if not is_folder:
+            continue
+        try:
+            stores = [s for s, inner in files.entries(account) if inner]
+            found += [
+                marker
+                for store in stores
+                for marker, inner in files.entries(store)
+                if not inner and marker.suffix.lower() == ".acn"
+            ]
+        except UnreadableFile:
+            continue
+        if len(found) >= MOST_MARKERS:
+            break
+    return sorted(found)

@@ -39,6 +39,8 @@ from mailaudit.model import (
     Skipped,
 )
 from mailaudit.sources.base import Found
+from mailaudit.sources.local_store import measure_store
+from mailaudit.sources.numbers import port_number, small_int
 from mailaudit.sources.safe_xml import Element, parse_xml
 
 SOURCE = Client.EVOLUTION.value
@@ -151,8 +153,8 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     pop_store_used = False
     found_any = False
     for relative in SOURCE_DIRS:
-        folder = user.home / relative
-        if not folder.is_dir():
+        folder = files.find_folder(user.home / relative)
+        if folder is None:
             continue
         found_any = True
         for item in _scan_registry(files, user, folder):
@@ -160,7 +162,7 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
                 pop_store_used = True
             yield item
     gconf = user.home / GCONF_ACCOUNTS
-    if gconf.is_file():
+    if files.find_file(gconf) is not None:
         found_any = True
         for item in _scan_gconf(files, user, gconf):
             if isinstance(item, Account) and item.protocol is Protocol.POP3:
@@ -168,7 +170,7 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
             yield item
     if found_any and not pop_store_used:
         for store in (_local_store(files, user), _old_local_store(files, user)):
-            if store is not None and store.exists and store.bytes:
+            if store is not None and store.exists and (store.bytes or not store.measured):
                 yield LocalMailbox(
                     client=Client.EVOLUTION,
                     user=user.name,
@@ -181,7 +183,13 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
 
 def _scan_registry(files: MachineFiles, user: UserHome, folder: Path) -> Iterator[Found]:
     sources: dict[str, _Source] = {}
-    paths = sorted(folder.glob("*.source"))
+    # A FIFO or a link named *.source is kept: reading it says why it cannot be used.
+    try:
+        listed = files.entries(folder)
+    except UnreadableFile as exc:
+        yield Skipped(SOURCE, files.display(folder), f"the sources folder {exc.reason}")
+        return
+    paths = [p for p, is_folder in listed if not is_folder and p.suffix == ".source"]
     if len(paths) > MOST_SOURCES:
         yield Skipped(
             SOURCE,
@@ -287,8 +295,7 @@ def _endpoint(source: _Source, backend: str, ports: tuple[int, int] | None) -> E
     security = SECURITY_OF_METHOD.get(method or "none", Security.UNKNOWN)
     raw = f"[Security] Method={method}" if method else "[Security] Method absent (Camel: none)"
     host = source.get("Authentication", "Host")
-    port_text = source.get("Authentication", "Port")
-    port = int(port_text) if port_text and port_text.isdigit() and int(port_text) > 0 else None
+    port = port_number(source.get("Authentication", "Port"))
     if backend in ("ews", "mapi"):
         url = source.get("Ews Backend", "HostUrl")
         if url and "//" in url:
@@ -338,7 +345,8 @@ def _leave_on_server(
     if not keep:
         return False, None, f"mail is removed from the server once downloaded ({raw})"
     days_text = source.get("Pop Backend", "DeleteAfterDays")
-    days = int(days_text) if days_text and days_text.isdigit() and int(days_text) > 0 else None
+    days = small_int(days_text)
+    days = days if days is not None and days > 0 else None
     words = ["keep a copy on the server"]
     if days is not None:
         words.append(f"remove it after {days} days")
@@ -365,7 +373,7 @@ def _eds_version(files: MachineFiles) -> tuple[int, int] | None:
 def _local_store(files: MachineFiles, user: UserHome) -> LocalStore:
     """On This Computer: where Evolution delivers POP3 mail, for every POP3 account alike."""
     for relative in LOCAL_STORES:
-        if (user.home / relative).is_dir():
+        if files.find_folder(user.home / relative) is not None:
             return _measure(
                 files, user.home / relative, "On This Computer, shared by the POP3 accounts"
             )
@@ -379,18 +387,13 @@ def _local_store(files: MachineFiles, user: UserHome) -> LocalStore:
 
 def _old_local_store(files: MachineFiles, user: UserHome) -> LocalStore | None:
     folder = user.home / OLD_LOCAL_STORE
-    if not folder.is_dir():
+    if files.find_folder(folder) is None:
         return None
     return _measure(files, folder, "Evolution 2.x local folders (mbox)")
 
 
 def _measure(files: MachineFiles, folder: Path, note: str) -> LocalStore:
-    shown = files.display(folder)
-    try:
-        real = files.check_inside(folder)
-    except UnreadableFile as exc:
-        return LocalStore(shown, 0, exists=False, note=f"mail folder {exc.reason}")
-    return LocalStore(shown, files.mail_bytes(real, NOT_MAIL), note=note)
+    return measure_store(files, folder, NOT_MAIL, note)
 
 
 # ---------------------------------------------------------------- Evolution 2.x - 3.4 (GConf)
@@ -463,10 +466,8 @@ def _gconf_account(
     if protocol is Protocol.POP3:
         attribute = source.attributes.get("keep-on-server") if source is not None else None
         leave = (attribute or "").lower() == "true" or "keep_on_server" in params
-        delete_after = params.get("delete_after", "")
-        days = (
-            int(delete_after) if leave and delete_after.isdigit() and delete_after != "0" else None
-        )
+        delete_after = small_int(params.get("delete_after")) if leave else None
+        days = delete_after if delete_after is not None and delete_after > 0 else None
         detail = (
             f"keep a copy on the server{f', remove it after {days} days' if days else ''}"
             if leave
@@ -496,7 +497,7 @@ def _camel_url(url: str) -> tuple[str, str | None, str | None, int | None, dict[
     user part (user:secret@) is cut off unread."""
     scheme, separator, rest = url.partition("://")
     if not separator:
-        raise ValueError(f"a source URL without a scheme ({url[:40]!r})")
+        raise ValueError("a source URL without a scheme")  # not quoted: it may hold a password
     location, _, path = rest.partition("/")
     params: dict[str, str] = {}
     for part in path.split(";")[1:]:
@@ -506,5 +507,4 @@ def _camel_url(url: str) -> tuple[str, str | None, str | None, int | None, dict[
     userinfo, at, hostport = location.rpartition("@")
     username = unquote(userinfo.split(";", 1)[0].split(":", 1)[0]) if at else None
     host, _, port_text = hostport.partition(":")
-    port = int(port_text) if port_text.isdigit() and int(port_text) > 0 else None
-    return scheme.lower(), username or None, host or None, port, params
+    return scheme.lower(), username or None, host or None, port_number(port_text), params

@@ -9,7 +9,9 @@ with MESSAGES.TBB, the messages [C]. The Bat! is POP3-first and keeps POP3 mail 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+from mailaudit.errors import UnreadableFile
 from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
 from mailaudit.model import Client
 from mailaudit.sources.base import Found
@@ -21,7 +23,7 @@ MAIL_FOLDERS = (
     "Application Data/The Bat!",  # Windows XP
     "Application Data/The Bat!/MAIL",
 )
-SETTINGS = ("ACCOUNT.CFN", "ACCOUNT.CFG", "account.cfn", "account.cfg")
+SETTINGS = ("account.cfn", "account.cfg")  # compared case-insensitively, as Windows does
 
 
 class OnlyMessageBases(IgnoreRule):
@@ -40,15 +42,12 @@ MESSAGE_BASES = OnlyMessageBases()
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     seen = set()
     for relative in MAIL_FOLDERS:
-        folder = user.home / relative
-        if not folder.is_dir():
+        folder = files.find_folder(user.home / relative)
+        if folder is None:
             continue
-        try:
-            accounts = sorted(p for p in folder.iterdir() if p.is_dir())
-        except OSError:
-            continue  # an unreadable folder: nothing to name
+        accounts = [path for path, is_folder in files.entries(folder) if is_folder]
         for account in accounts:
-            settings = next((account / n for n in SETTINGS if (account / n).is_file()), None)
+            settings = _settings_file(files, account)
             if settings is None or account in seen:
                 continue
             seen.add(account)
@@ -62,3 +61,13 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
                 measure(files, account, "The Bat!'s message bases (.TBB)", MESSAGE_BASES),
                 note="protocol unknown: check in The Bat! (usually POP3, mail kept only here)",
             )
+
+
+def _settings_file(files: MachineFiles, account: Path) -> Path | None:
+    """ACCOUNT.CFN (or .CFG) in an account folder, whatever its case; None when the folder
+    has none or cannot be listed (then it is not known to be an account)."""
+    try:
+        names = {path.name.lower(): path for path, _ in files.entries(account)}
+    except UnreadableFile:
+        return None
+    return next((names[n] for n in SETTINGS if n in names), None)

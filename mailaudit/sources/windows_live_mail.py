@@ -15,14 +15,13 @@ What the reader relies on (Mozilla's WLM importer, nsWMUtils.cpp and nsWMSetting
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from xml.parsers import expat
 
 from mailaudit.errors import UnreadableFile
-from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
+from mailaudit.machine import ABSENT, IgnoreRule, MachineFiles, UserHome
 from mailaudit.model import (
     Account,
     Client,
@@ -34,6 +33,7 @@ from mailaudit.model import (
     Skipped,
 )
 from mailaudit.sources.base import Found
+from mailaudit.sources.local_store import measure_store
 from mailaudit.sources.registry import RegistryError, RegistryKey
 from mailaudit.sources.user_registry import is_windows_xp_home, user_registry
 
@@ -112,7 +112,7 @@ def _scan_product(
     registry_origin: str,
 ) -> Iterator[Found]:
     source = product.client.value
-    defaults = [user.home / d for d in product.defaults if (user.home / d).is_dir()]
+    defaults = [user.home / d for d in product.defaults if files.find_folder(user.home / d)]
     if is_windows_xp_home(user.home):
         defaults = [d for d in defaults if "AppData" not in d.parts] or defaults
     named: Path | None = None
@@ -129,7 +129,7 @@ def _scan_product(
             yield Skipped(
                 source,
                 f"{registry_origin}: HKCU\\{product.key}",
-                f"Store Root {written!r} {exc.reason}; the mail store cannot be read",
+                f"Store Root {exc.reason}; the mail store cannot be read",
             )
             named = None
     roots = [named] if named is not None else defaults[:1]
@@ -137,14 +137,15 @@ def _scan_product(
         yield from _scan_root(files, user, product, root)
     if named is not None:
         for stale in defaults:
-            if _same(files, stale, named) or not _account_files(stale)[0]:
+            if _same(files, stale, named) or not _account_files(files, stale)[0]:
                 continue
+            old = _measure(files, stale, None)
+            size = f"{old.bytes} bytes of messages" if old.measured else "messages"
             yield Skipped(
                 source,
                 files.display(stale),
                 f"account files in a store folder {CLIENT_WORDS[product.client]} no longer uses "
-                f"(Store Root is {files.display(named)}); its "
-                f"{files.mail_bytes(stale, MESSAGES)} bytes of messages are an old copy",
+                f"(Store Root is {files.display(named)}); its {size} are an old copy",
             )
 
 
@@ -194,8 +195,10 @@ def _same(files: MachineFiles, one: Path, other: Path) -> bool:
         return False
 
 
-def _account_files(root: Path) -> tuple[list[Path], bool]:
-    """Every *.oeaccount below `root`, and whether the search stopped at its bounds."""
+def _account_files(files: MachineFiles, root: Path) -> tuple[list[Path], bool]:
+    """Every *.oeaccount below `root` (a FIFO or a link of that name too: reading it says why
+    it cannot be used), and whether the search stopped at its bounds. Raises UnreadableFile
+    when `root` itself cannot be listed; a folder further in that cannot be is passed over."""
     found: list[Path] = []
     pending = [(root, 0)]
     looked = 0
@@ -205,16 +208,16 @@ def _account_files(root: Path) -> tuple[list[Path], bool]:
         if looked > SEARCH_FOLDERS:
             return sorted(found), True
         try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False) and depth < SEARCH_DEPTH:
-                        pending.append((Path(entry.path), depth + 1))
-                    elif entry.is_file(follow_symlinks=False) and entry.name.lower().endswith(
-                        ".oeaccount"
-                    ):
-                        found.append(Path(entry.path))
-        except OSError:
+            entries = files.entries(folder)
+        except UnreadableFile:
+            if folder == root:
+                raise
             continue
+        for path, is_folder in entries:
+            if is_folder and depth < SEARCH_DEPTH:
+                pending.append((path, depth + 1))
+            elif not is_folder and path.name.lower().endswith(".oeaccount"):
+                found.append(path)
     return sorted(found), False
 
 
@@ -222,7 +225,12 @@ def _scan_root(
     files: MachineFiles, user: UserHome, product: Product, root: Path
 ) -> Iterator[Found]:
     source = product.client.value
-    paths, cut_short = _account_files(root)
+    try:
+        paths, cut_short = _account_files(files, root)
+    except UnreadableFile as exc:
+        if exc.reason != ABSENT:  # a Store Root not created yet holds nothing to report
+            yield Skipped(source, files.display(Path(exc.path)), f"store folder {exc.reason}")
+        return
     if cut_short:
         yield Skipped(
             source,
@@ -230,7 +238,7 @@ def _scan_root(
             f"the store folder has over {SEARCH_FOLDERS} folders; accounts further in were not "
             "searched for",
         )
-    shared = _shared_folder(root, product)
+    shared = _shared_folder(files, root, product)
     shared_used = False
     for path in paths:
         try:
@@ -248,7 +256,7 @@ def _scan_root(
         yield from found
     if shared is not None and not shared_used:
         store = _measure(files, shared, None)
-        if store.bytes:
+        if store.bytes or not store.measured:
             yield LocalMailbox(
                 client=product.client,
                 user=user.name,
@@ -259,9 +267,9 @@ def _scan_root(
             )
 
 
-def _shared_folder(root: Path, product: Product) -> Path | None:
+def _shared_folder(files: MachineFiles, root: Path, product: Product) -> Path | None:
     for candidate in (product.shared_folder, "Storage Folders", "Local Folders"):
-        if (root / candidate).is_dir():
+        if files.find_folder(root / candidate):
             return root / candidate
     return None
 
@@ -315,7 +323,7 @@ def parse_account_file(data: bytes) -> dict[str, str]:
             "damaged or cut off"
         ) from None
     if root_tag != ["MessageAccount"]:
-        raise NotAnAccountFile(f"XML without a <MessageAccount> root ({root_tag[:1]})")
+        raise NotAnAccountFile("XML without a <MessageAccount> root")
     return settings
 
 
@@ -382,15 +390,16 @@ class AccountSettings:
         return self.settings.get(name) or None
 
     def dword(self, name: str) -> int | None:
-        """WLM writes DWORDs as 8 hex digits; a value that is not hex is noted, left out."""
+        """WLM writes DWORDs as 8 hex digits; a value that is not hex is noted, left out (and not
+        quoted: a mistyped setting may hold anything)."""
         raw = self.settings.get(name)
         if raw is None or raw == "":
             return None
-        try:
-            return int(raw, 16)
-        except ValueError:
-            self.problems.append(f"{name} is {raw[:40]!r}, not a hexadecimal DWORD; left out")
-            return None
+        digits = raw.strip().lower().removeprefix("0x")
+        if 0 < len(digits) <= 8 and all(c in "0123456789abcdef" for c in digits):
+            return int(digits, 16)
+        self.problems.append(f"{name} is not a hexadecimal DWORD; left out")
+        return None
 
 
 def incoming_endpoint(
@@ -468,9 +477,4 @@ def _local_store(
 
 
 def _measure(files: MachineFiles, folder: Path, note: str | None) -> LocalStore:
-    shown = files.display(folder)
-    try:
-        real = files.check_inside(folder)
-    except UnreadableFile as exc:
-        return LocalStore(shown, 0, exists=False, note=f"mail folder {exc.reason}")
-    return LocalStore(shown, files.mail_bytes(real, MESSAGES), note=note)
+    return measure_store(files, folder, MESSAGES, note)
