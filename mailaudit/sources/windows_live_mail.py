@@ -16,7 +16,7 @@ What the reader relies on (Mozilla's WLM importer, nsWMUtils.cpp and nsWMSetting
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from xml.parsers import expat
 
@@ -40,6 +40,7 @@ from mailaudit.sources.user_registry import is_windows_xp_home, user_registry
 ACCOUNT_FILE_LIMIT = 1024 * 1024  # real files are a few KB
 SEARCH_DEPTH = 8  # the importer searches without a limit; real roots are two or three deep
 SEARCH_FOLDERS = 20_000  # folders looked into per root, so a hostile tree cannot stall the scan
+MOST_NOTES = 20  # unlistable folders named one by one; more would drown the report
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def _scan_product(
         yield from _scan_root(files, user, product, root)
     if named is not None:
         for stale in defaults:
-            if _same(files, stale, named) or not _account_files(files, stale)[0]:
+            if _same(files, stale, named) or not _has_account_files(files, stale):
                 continue
             old = _measure(files, stale, None)
             size = f"{old.bytes} bytes of messages" if old.measured else "messages"
@@ -195,30 +196,46 @@ def _same(files: MachineFiles, one: Path, other: Path) -> bool:
         return False
 
 
-def _account_files(files: MachineFiles, root: Path) -> tuple[list[Path], bool]:
+@dataclass
+class _Search:
+    found: list[Path]
+    cut_short: bool = False  # stopped at SEARCH_FOLDERS
+    unlisted: list[UnreadableFile] = field(default_factory=list)  # not listable
+
+
+def _has_account_files(files: MachineFiles, folder: Path) -> bool:
+    try:
+        return bool(_account_files(files, folder).found)
+    except UnreadableFile:
+        return False
+
+
+def _account_files(files: MachineFiles, root: Path) -> _Search:
     """Every *.oeaccount below `root` (a FIFO or a link of that name too: reading it says why
-    it cannot be used), and whether the search stopped at its bounds. Raises UnreadableFile
-    when `root` itself cannot be listed; a folder further in that cannot be is passed over."""
+    it cannot be used), the folders that could not be searched, and whether the search stopped
+    at its bounds. Raises UnreadableFile when `root` itself cannot be listed."""
     found: list[Path] = []
+    unlisted: list[UnreadableFile] = []
     pending = [(root, 0)]
     looked = 0
     while pending:
         folder, depth = pending.pop()
         looked += 1
         if looked > SEARCH_FOLDERS:
-            return sorted(found), True
+            return _Search(sorted(found), True, unlisted)
         try:
             entries = files.entries(folder)
-        except UnreadableFile:
+        except UnreadableFile as exc:
             if folder == root:
                 raise
+            unlisted.append(exc)
             continue
         for path, is_folder in entries:
             if is_folder and depth < SEARCH_DEPTH:
                 pending.append((path, depth + 1))
             elif not is_folder and path.name.lower().endswith(".oeaccount"):
                 found.append(path)
-    return sorted(found), False
+    return _Search(sorted(found), False, unlisted)
 
 
 def _scan_root(
@@ -226,12 +243,18 @@ def _scan_root(
 ) -> Iterator[Found]:
     source = product.client.value
     try:
-        paths, cut_short = _account_files(files, root)
+        search = _account_files(files, root)
     except UnreadableFile as exc:
         if exc.reason != ABSENT:  # a Store Root not created yet holds nothing to report
             yield Skipped(source, files.display(Path(exc.path)), f"store folder {exc.reason}")
         return
-    if cut_short:
+    for folder in search.unlisted[:MOST_NOTES]:
+        yield Skipped(
+            source,
+            files.display(Path(folder.path)),
+            f"a folder of the store {folder.reason}; account files in it were not searched for",
+        )
+    if search.cut_short:
         yield Skipped(
             source,
             files.display(root),
@@ -240,7 +263,7 @@ def _scan_root(
         )
     shared = _shared_folder(files, root, product)
     shared_used = False
-    for path in paths:
+    for path in search.found:
         try:
             settings = parse_account_file(files.read_bytes(path, ACCOUNT_FILE_LIMIT))
         except UnreadableFile as exc:
