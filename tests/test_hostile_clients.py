@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from wlmbuild import oeaccount, write_messages
+from wlmbuild import dbx, oeaccount, write_messages
 
 from .conftest import tree_fingerprint
 from .test_hostile_files import GOOD_NAMES, Scan, as_nobody, good_profile, machine, scan
@@ -449,3 +449,77 @@ def test_malformed_values_are_left_out_and_never_quoted(machine: Path, as_nobody
     assert any("is not a number" in r for r in result.reasons("/home/cl/.claws-mail"))
     assert any("protocol is not a number" in r for r in result.reasons("/home/cl/.claws-mail"))
     assert accounts[("fe", "m@mutt.example@pop.mutt.example")]["incoming"]["port"] == 995  # type: ignore[index]
+
+
+# ---------------------------------------------------------------- Outlook Express's .dbx folder
+
+OE_GUID = "{3A1F0C2E-5B6D-4E7F-8091-A2B3C4D5E6F7}"
+OE_STORE = f"Local Settings/Application Data/Identities/{OE_GUID}/Microsoft/Outlook Express"
+
+
+def outlook_express_user(root: Path, user: str) -> Path:
+    """An XP user whose identity has one POP3 account (its port a value OE never writes) and a
+    store folder with one message .dbx; returns the store folder."""
+    from regbuild import Raw, build_hive
+
+    store_root = rf"%UserProfile%\{OE_STORE}".replace("/", "\\") + "\0"
+    home = root / "Documents and Settings" / user
+    home.mkdir(parents=True)
+    good_profile(home)
+    build_hive(
+        home / "NTUSER.DAT",
+        {
+            f"Identities\\{OE_GUID}": {"Username": "Main", "User ID": OE_GUID},
+            f"Identities\\{OE_GUID}\\Software\\Microsoft\\Outlook Express\\5.0": {
+                "Store Root": Raw(
+                    "hex(2):" + ",".join(f"{b:02x}" for b in store_root.encode("utf-16-le"))
+                ),
+            },
+            r"Software\Microsoft\Internet Account Manager\Accounts\00000001": {
+                "Account Name": "OE POP",
+                "POP3 Server": "pop.oe.example",
+                "POP3 User Name": "o",
+                "POP3 Port": f"²{SECRET}",
+                "SMTP Email Address": "o@oe.example",
+            },
+        },
+    )
+    store = home / OE_STORE
+    store.mkdir(parents=True)
+    (store / "Inbox.dbx").write_bytes(dbx("messages", 3, "", "Inbox", size=30_000))
+    return store
+
+
+def test_outlook_express_store_folders_that_cannot_be_read(
+    machine: Path, outside: Path, as_nobody: bool
+) -> None:
+    """A FIFO and a link out among the .dbx files make the size a lower bound; a store folder
+    `nobody` may not list is "not measured", never 0 B; the port that is no number is left out
+    and not quoted."""
+    if shutil.which("hivexregedit") is None:
+        if os.environ.get("CI"):
+            pytest.fail("hivexregedit is missing")
+        pytest.skip("needs hivexregedit")
+    odd = outlook_express_user(machine, "odd")
+    os.mkfifo(odd / "Deleted Items.dbx")
+    (outside / "Outside.dbx").write_bytes(dbx("messages", 3, "", "Outside", size=123_457))
+    (odd / "Outside.dbx").symlink_to(outside / "Outside.dbx")
+    outlook_express_user(machine, "locked").chmod(0o700)
+    before = tree_fingerprint(machine)
+    result = scan(machine, as_nobody)
+    assert tree_fingerprint(machine) == before
+    stores = {a["user"]: a for a in result.report["accounts"] if a["name"] == "OE POP"}  # type: ignore[index,union-attr]
+    odd_store = stores["odd"]["local_store"]
+    assert odd_store["bytes"] == 30_000  # Inbox.dbx; the link out is not followed
+    assert "2 .dbx file(s) could not be read" in odd_store["note"]
+    assert stores["odd"]["incoming"]["port"] == 110
+    assert any("POP3 Port is not a hexadecimal DWORD" in r for r in result.reasons("/odd/"))
+    for fmt, text in result.outputs.items():
+        assert SECRET not in text, fmt
+    locked = stores["locked"]["local_store"]
+    if as_nobody and os.geteuid() == 0:
+        assert locked["measured"] is False and "permission denied" in locked["note"]
+    else:
+        assert locked["measured"] is True and locked["bytes"] == 30_000
+    for user in ("odd", "locked"):
+        assert result.account_names(user) >= GOOD_NAMES | {"OE POP"}
