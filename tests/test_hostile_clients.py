@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from wlmbuild import dbx, oeaccount, write_messages
 
+from mailaudit.sources.kmail import parse_kconfig
+
 from .conftest import tree_fingerprint
 from .test_hostile_files import GOOD_NAMES, Scan, as_nobody, good_profile, machine, scan
 
@@ -523,3 +525,44 @@ def test_outlook_express_store_folders_that_cannot_be_read(
         assert locked["measured"] is True and locked["bytes"] == 30_000
     for user in ("odd", "locked"):
         assert result.account_names(user) >= GOOD_NAMES | {"OE POP"}
+
+
+# ---------------------------------------------------------------- cost
+
+
+def test_a_store_shared_by_many_accounts_is_measured_once(machine: Path) -> None:
+    """1,000 POP3 accounts delivering into one store of 20,000 messages, in Claws Mail, Evolution
+    and Windows Live Mail: measured once per scan, not once per account (measured again for
+    each account, the scan overran its bound of a minute)."""
+    accounts, messages = 1000, 20_000
+    claws = machine / "home" / "many"
+    write(
+        claws / ".claws-mail/accountrc", "".join(claws_account(n, f"C{n}") for n in range(accounts))
+    )
+    evolution = machine / "home" / "many"
+    for n in range(accounts):
+        for name, text in evolution_source(f"s{n}", "pop.evo.example").items():
+            write(evolution / ".config/evolution/sources" / name, text)
+    store = machine / "Users" / "many" / WLM_STORE
+    for n in range(accounts):
+        write(store / f"account{{{n:08X}}}.oeaccount", wlm_account(f"W{n}", "pop.wlm.example"))
+    for folder in (claws / "Mail/inbox", evolution / ".local/share/evolution/mail/local/cur"):
+        folder.mkdir(parents=True)
+        for n in range(messages):
+            (folder / str(n + 1)).write_bytes(b"x")
+    shared = store / "Storage Folders" / "Inbox"
+    shared.mkdir(parents=True)
+    for n in range(messages):
+        (shared / f"{n:08X}.eml").write_bytes(b"x")
+    result = scan(machine, as_nobody=False)
+    stores = [a["local_store"] for a in result.report["accounts"]]  # type: ignore[index,union-attr]
+    assert len(stores) == 3 * accounts
+    assert all(store["bytes"] == messages for store in stores)
+
+
+def test_a_kconfig_key_with_endless_brackets_is_no_key() -> None:
+    """KConfig writes a locale and a few $-options after a key; one with 200,000 of them is
+    left out (peeling them one by one copied the key each time: quadratic)."""
+    text = "[General]\nhost" + "[$e]" * 200_000 + "=x\nPath[$e]=$HOME/mail\nname[de]=y\nport=995\n"
+    groups = parse_kconfig(text, Path("/home/k"))
+    assert groups["General"] == {"Path": "/home/k/mail", "port": "995"}

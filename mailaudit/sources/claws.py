@@ -161,19 +161,23 @@ def _scan_folder(
     mailboxes, problem = _mailboxes(files, user, folder)
     if problem:
         yield Skipped(source, files.display(folder / "folderlist.xml"), problem)
-    used: set[Path] = set()
+    # Each mailbox measured once, named by its first name: an accountrc may list thousands of
+    # accounts delivering into one mailbox.
+    measured: dict[Path, LocalStore] = {}
+    box_names = {box: name for name, box in reversed(mailboxes.items())}
     for name, keys in accounts.items():
         for item in _account(files, user, program, folder, origin, name, keys, global_version):
             if isinstance(item, Account) and item.protocol is Protocol.POP3:
                 # POP3 mail lands in the account's inbox folder: its MH mailbox is the store.
                 box = _inbox_mailbox(user, mailboxes, keys.get("inbox", ""))
-                box_name = next((n for n, p in mailboxes.items() if p == box), box.name)
-                note = f"MH mailbox {box_name!r}, shared by the POP3 accounts that use it"
-                item = replace(item, local_store=_measure(files, box, note))
-                used.add(box)
+                if box not in measured:
+                    box_name = box_names.get(box, box.name)
+                    note = f"MH mailbox {box_name!r}, shared by the POP3 accounts that use it"
+                    measured[box] = _measure(files, box, note)
+                item = replace(item, local_store=measured[box])
             yield item
     for name, box in mailboxes.items():
-        if box in used:
+        if box in measured:
             continue
         store = _measure(files, box, "MH folders no account delivers into")
         if store.exists and (store.bytes or not store.measured):

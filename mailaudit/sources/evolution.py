@@ -21,8 +21,9 @@ What the reader relies on (evolution-data-server, checked by running its registr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache, partial
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -150,6 +151,8 @@ class _Source:
 
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
+    # Measured once: every POP3 account shares it, and a hostile registry may hold thousands.
+    pop_store = cache(partial(_local_store, files, user))
     pop_store_used = False
     found_any = False
     for relative in SOURCE_DIRS:
@@ -157,19 +160,19 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
         if folder is None:
             continue
         found_any = True
-        for item in _scan_registry(files, user, folder):
+        for item in _scan_registry(files, user, folder, pop_store):
             if isinstance(item, Account) and item.protocol is Protocol.POP3:
                 pop_store_used = True
             yield item
     gconf = user.home / GCONF_ACCOUNTS
     if files.find_file(gconf) is not None:
         found_any = True
-        for item in _scan_gconf(files, user, gconf):
+        for item in _scan_gconf(files, user, gconf, pop_store):
             if isinstance(item, Account) and item.protocol is Protocol.POP3:
                 pop_store_used = True
             yield item
     if found_any and not pop_store_used:
-        for store in (_local_store(files, user), _old_local_store(files, user)):
+        for store in (pop_store(), _old_local_store(files, user)):
             if store is not None and store.exists and (store.bytes or not store.measured):
                 yield LocalMailbox(
                     client=Client.EVOLUTION,
@@ -181,7 +184,9 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
                 )
 
 
-def _scan_registry(files: MachineFiles, user: UserHome, folder: Path) -> Iterator[Found]:
+def _scan_registry(
+    files: MachineFiles, user: UserHome, folder: Path, pop_store: Callable[[], LocalStore]
+) -> Iterator[Found]:
     sources: dict[str, _Source] = {}
     # A FIFO or a link named *.source is kept: reading it says why it cannot be used.
     try:
@@ -220,7 +225,7 @@ def _scan_registry(files: MachineFiles, user: UserHome, folder: Path) -> Iterato
     for source in sources.values():
         if "Mail Account" not in source.groups:
             continue
-        yield from _registry_account(files, user, folder, source, sources, eds_version)
+        yield from _registry_account(files, user, folder, source, sources, eds_version, pop_store)
 
 
 def _registry_account(
@@ -230,6 +235,7 @@ def _registry_account(
     source: _Source,
     sources: dict[str, _Source],
     eds_version: tuple[int, int] | None,
+    pop_store: Callable[[], LocalStore],
 ) -> Iterator[Found]:
     origin = files.display(source.path)
     backend = (source.get("Mail Account", "BackendName") or "none").lower()
@@ -248,7 +254,7 @@ def _registry_account(
     if protocol is Protocol.POP3:
         leave, days, detail = _leave_on_server(source, eds_version)
     if protocol is Protocol.POP3:
-        store = _local_store(files, user)
+        store = pop_store()
     elif protocol is Protocol.IMAP:
         store = _measure(
             files, user.home / IMAP_CACHE / source.uid, "offline copy of the mail on the server"
@@ -399,7 +405,9 @@ def _measure(files: MachineFiles, folder: Path, note: str) -> LocalStore:
 # ---------------------------------------------------------------- Evolution 2.x - 3.4 (GConf)
 
 
-def _scan_gconf(files: MachineFiles, user: UserHome, path: Path) -> Iterator[Found]:
+def _scan_gconf(
+    files: MachineFiles, user: UserHome, path: Path, pop_store: Callable[[], LocalStore]
+) -> Iterator[Found]:
     origin = files.display(path)
     try:
         accounts = gconf_accounts(files.read_bytes(path, GCONF_LIMIT))
@@ -411,7 +419,7 @@ def _scan_gconf(files: MachineFiles, user: UserHome, path: Path) -> Iterator[Fou
         return
     for number, account in enumerate(accounts):
         try:
-            yield from _gconf_account(files, user, origin, number, account)
+            yield from _gconf_account(files, user, origin, number, account, pop_store)
         except ValueError as exc:
             yield Skipped(SOURCE, origin, f"account {number + 1} is {exc}; left out")
 
@@ -434,7 +442,12 @@ def gconf_accounts(data: bytes) -> list[Element]:
 
 
 def _gconf_account(
-    files: MachineFiles, user: UserHome, origin: str, number: int, account: Element
+    files: MachineFiles,
+    user: UserHome,
+    origin: str,
+    number: int,
+    account: Element,
+    pop_store: Callable[[], LocalStore],
 ) -> Iterator[Found]:
     name = account.attributes.get("name") or f"account {number + 1}"
     if account.attributes.get("enabled", "true").lower() == "false":
@@ -488,7 +501,7 @@ def _gconf_account(
         leave_on_server=leave,
         leave_on_server_days=days,
         leave_on_server_detail=detail,
-        local_store=_local_store(files, user) if protocol is Protocol.POP3 else None,
+        local_store=pop_store() if protocol is Protocol.POP3 else None,
     )
 
 

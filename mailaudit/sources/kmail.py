@@ -50,6 +50,7 @@ NOT_MAIL = IgnoreRule(suffixes=(".index", ".index.ids", ".sorted"), names=frozen
 RESOURCE = re.compile(r"akonadi_(pop3|imap|maildir)_resource_([0-9]+)rc")
 AGENT_CONFIG = re.compile(r"agent_config_akonadi_[a-z0-9]+_resource_[0-9]+")  # not _changes.dat
 LOCAL_FOLDERS = "KMail's local folders"
+MOST_KEY_MARKERS = 4  # Key[$e][$i][de]: what KConfig writes at most
 
 
 def parse_kconfig(text: str, home: Path) -> dict[str, dict[str, str]]:
@@ -69,13 +70,19 @@ def parse_kconfig(text: str, home: Path) -> dict[str, dict[str, str]]:
             continue
         key = key.strip()
         expand = False
-        while key.endswith("]") and "[" in key:
+        # KConfig writes at most a locale and a few $-options after a key; a key with more
+        # brackets is no key it wrote (and peeling thousands would be quadratic).
+        for _ in range(MOST_KEY_MARKERS + 1):
+            if not (key.endswith("]") and "[" in key):
+                break
             key, marker = key[: key.rindex("[")], key[key.rindex("[") + 1 : -1]
             if marker.startswith("$"):
                 expand |= "e" in marker
             else:
                 key = ""  # a translation: Key[de]=...
                 break
+        else:
+            key = ""
         if not key or any(word in key.lower() for word in SECRET_WORDS):
             continue
         value = _unescape(value.strip())

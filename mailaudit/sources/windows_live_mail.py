@@ -263,6 +263,7 @@ def _scan_root(
         )
     shared = _shared_folder(files, root, product)
     shared_used = False
+    sizes: Sizes = {}  # a folder is measured once, however many account files lie in it
     for path in search.found:
         try:
             settings = parse_account_file(files.read_bytes(path, ACCOUNT_FILE_LIMIT))
@@ -272,7 +273,7 @@ def _scan_root(
         except NotAnAccountFile as exc:
             yield Skipped(source, files.display(path), f"{path.name} is {exc}")
             continue
-        found = list(_account(files, user, product, root, shared, path, settings))
+        found = list(_account(files, user, product, root, shared, path, settings, sizes))
         for item in found:
             if isinstance(item, Account) and item.local_store and shared is not None:
                 shared_used |= item.local_store.path == files.display(shared)
@@ -362,6 +363,7 @@ def _account(
     shared: Path | None,
     path: Path,
     settings: dict[str, str],
+    sizes: Sizes,
 ) -> Iterator[Found]:
     origin = files.display(path)
     problems: list[str] = []
@@ -390,7 +392,7 @@ def _account(
         leave_on_server=leave,
         leave_on_server_days=days,
         leave_on_server_detail=detail,
-        local_store=_local_store(files, product, root, shared, path.parent, protocol),
+        local_store=_local_store(files, product, root, shared, path.parent, protocol, sizes),
     )
     for problem in problems:
         yield Skipped(product.client.value, origin, problem)
@@ -482,6 +484,7 @@ def _local_store(
     shared: Path | None,
     folder: Path,
     protocol: Protocol,
+    sizes: Sizes,
 ) -> LocalStore | None:
     """The account's folder of .eml files: where its .oeaccount lies. POP3 mail of an account
     whose file lies in the root itself or in the shared folders goes to those shared folders
@@ -492,12 +495,21 @@ def _local_store(
     if protocol is Protocol.POP3 and (in_shared or product.client is Client.WINDOWS_MAIL):
         if shared is None:
             return LocalStore(files.display(root), 0, exists=False, note="no local mail folder")
-        return _measure(files, shared, "shared by the POP3 accounts of this store")
+        return _measure(files, shared, "shared by the POP3 accounts of this store", sizes)
     if folder == root:
         return None  # no folder of its own: nothing to measure that is this account's
     note = "offline copy of the mail on the IMAP server" if protocol is Protocol.IMAP else None
-    return _measure(files, folder, note)
+    return _measure(files, folder, note, sizes)
 
 
-def _measure(files: MachineFiles, folder: Path, note: str | None) -> LocalStore:
-    return measure_store(files, folder, MESSAGES, note)
+Sizes = dict[tuple[Path, str | None], LocalStore]
+
+
+def _measure(
+    files: MachineFiles, folder: Path, note: str | None, sizes: Sizes | None = None
+) -> LocalStore:
+    if sizes is None:
+        return measure_store(files, folder, MESSAGES, note)
+    if (folder, note) not in sizes:
+        sizes[folder, note] = measure_store(files, folder, MESSAGES, note)
+    return sizes[folder, note]
