@@ -1,9 +1,9 @@
 """The hostile-file classes of test_hostile_files.py, against the clients added later: Windows
-Live Mail, Evolution, Claws Mail/Sylpheed, KMail, fetchmail/getmail/mutt and the detection tier
-(the new Outlook, Mailbird, The Bat!). Each bad file sits beside a good configuration of the
-same client; the scan runs in a child process as root and as `nobody`, under the same bounds on
-time and memory, and must report the bad file with its reason, keep the good accounts, quote no
-input and change nothing under the root.
+Live Mail, Outlook Express, Evolution, Claws Mail/Sylpheed, KMail, fetchmail/getmail/mutt,
+Postbox and the detection tier (the new Outlook, Mailbird, The Bat!). Each bad file sits beside
+a good configuration of the same client; the scan runs in a child process as root and as
+`nobody`, under the same bounds on time and memory, and must report the bad file with its
+reason, keep the good accounts, quote no input and change nothing under the root.
 """
 
 from __future__ import annotations
@@ -222,6 +222,7 @@ def build_clients(root: Path) -> Clients:
     good_detection(home := clients.home("dt", windows=True))
     clients.bad["dt-outlook"] = home / "AppData/Local/Microsoft/Olk/UserSettings.json"
     clients.bad["dt-mailbird"] = home / "AppData/Local/Mailbird/Store/Store.db"
+    clients.bad["dt-postbox"] = home / "AppData/Roaming/Postbox/profiles.ini"
     for path in clients.bad.values():
         path.parent.mkdir(parents=True, exist_ok=True)
     return clients
@@ -280,11 +281,12 @@ RANDOM_BYTES = {
 }
 
 PLANTS: dict[str, tuple[Callable[[Path, Path], None], dict[str, str]]] = {
-    "fifo": (plant_fifo, dict.fromkeys(RANDOM_BYTES, FIFO) | {"fe-mutt": FIFO}),
-    "link-out": (plant_link_out, dict.fromkeys(RANDOM_BYTES, OUTSIDE) | {"fe-mutt": OUTSIDE}),
+    "fifo": (plant_fifo, dict.fromkeys([*RANDOM_BYTES, "fe-mutt", "dt-postbox"], FIFO)),
+    "link-out": (plant_link_out, dict.fromkeys([*RANDOM_BYTES, "fe-mutt", "dt-postbox"], OUTSIDE)),
     "huge": (
         plant_huge,
-        {key: "over the" for key in RANDOM_BYTES if key != "dt-mailbird"} | {"fe-mutt": "over"},
+        {key: "over the" for key in RANDOM_BYTES if key != "dt-mailbird"}
+        | {"fe-mutt": "over", "dt-postbox": "over the"},
     ),
     "random-bytes": (plant_random_bytes, RANDOM_BYTES),
 }
