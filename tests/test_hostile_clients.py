@@ -331,6 +331,12 @@ def test_unreadable_folders_are_named_never_0_bytes(machine: Path, as_nobody: bo
     locked_account = wl / WLM_STORE / "Locked"
     write(locked_account / "account{10CC}.oeaccount", wlm_account("WLM locked", "pop.l.example"))
     write(dt / "AppData/Roaming/The Bat!/MAIL/Bat good/Sent/MESSAGES.TBB", bytes(500))
+    bat_locked = dt / "AppData/Roaming/The Bat!/MAIL/Bat locked"
+    write(bat_locked / "ACCOUNT.CFN", bytes(64))
+    em = dt / "AppData/Roaming/eM Client"
+    write(em / "accounts.dat", b"SQLite format 3\0")
+    write(em / "0001/0002/em@open.example.acn", "")
+    write(em / "0003/0004/em@locked.example.acn", "")
     locked_config = clients.home("lk")
     for name, text in evolution_source("hidden", "pop.hidden.example").items():
         write(locked_config / ".config/evolution/sources" / name, text)
@@ -343,6 +349,8 @@ def test_unreadable_folders_are_named_never_0_bytes(machine: Path, as_nobody: bo
         fe / "Maildir",
         dt / "AppData/Roaming/The Bat!/MAIL/Bat good/Sent",
         locked_config / ".config",
+        bat_locked,
+        em / "0003",
     ]
     for folder in locked:
         folder.chmod(0o700)
@@ -363,6 +371,7 @@ def test_unreadable_folders_are_named_never_0_bytes(machine: Path, as_nobody: bo
         for key in not_measured + lower_bound:
             assert stores[key]["measured"] and stores[key]["bytes"] > 0, key
         assert "WLM locked" in result.account_names("wl")
+        assert {"Bat locked", "em@locked.example"} <= result.account_names("dt")
         assert "Evo hidden" in result.account_names("lk")
         return
     for key in not_measured:
@@ -376,6 +385,12 @@ def test_unreadable_folders_are_named_never_0_bytes(machine: Path, as_nobody: bo
     assert "permission denied" in " ".join(result.reasons(f"/Users/wl/{WLM_STORE}/Locked"))
     assert "permission denied" in " ".join(result.reasons("/home/lk/.config"))
     assert "WLM locked" not in result.account_names("wl")
+    bat = "/Users/dt/AppData/Roaming/The Bat!/MAIL/Bat locked"
+    assert "permission denied" in " ".join(result.reasons(bat))
+    assert "permission denied" in " ".join(
+        result.reasons("/Users/dt/AppData/Roaming/eM Client/0003")
+    )
+    assert "em@open.example" in result.account_names("dt")
 
 
 # ---------------------------------------------------------------- malformed values

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mailaudit.errors import UnreadableFile
 from mailaudit.machine import MachineFiles, UserHome
-from mailaudit.model import Client
+from mailaudit.model import Client, Skipped
 from mailaudit.sources.base import Found
 from mailaudit.sources.detection import measure, unknown_account
 
@@ -24,6 +24,7 @@ DATA_FOLDERS = (
     "Library/Application Support/eM Client",
 )
 MOST_MARKERS = 500
+MOST_NOTES = 20  # unreadable folders named one by one
 
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
@@ -31,7 +32,14 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
         folder = user.home / relative
         if files.find_file(folder / "accounts.dat") is None:
             continue
-        for marker in _markers(files, folder)[:MOST_MARKERS]:
+        markers, unreadable = _markers(files, folder)
+        for exc in unreadable[:MOST_NOTES]:
+            yield Skipped(
+                Client.EM_CLIENT.value,
+                files.display(Path(exc.path)),
+                f"{exc.reason}; the account whose folder it is, if any, is not listed",
+            )
+        for marker in markers[:MOST_MARKERS]:
             account_folder = marker.parent.parent  # <account GUID>/<store GUID>/name.acn
             yield unknown_account(
                 Client.EM_CLIENT,
@@ -44,11 +52,12 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
             )
 
 
-def _markers(files: MachineFiles, folder: Path) -> list[Path]:
-    """<account GUID>/<store GUID>/*.acn, listed inside the root, no link followed. Raises
-    UnreadableFile when the data folder cannot be listed; a GUID folder that cannot be is
-    passed over (its account is then not named)."""
+def _markers(files: MachineFiles, folder: Path) -> tuple[list[Path], list[UnreadableFile]]:
+    """<account GUID>/<store GUID>/*.acn, listed inside the root, no link followed, and the
+    GUID folders that could not be listed. Raises UnreadableFile when the data folder itself
+    cannot be listed."""
     found: list[Path] = []
+    unreadable: list[UnreadableFile] = []
     for account, is_folder in files.entries(folder):
         if not is_folder:
             continue
@@ -60,8 +69,9 @@ def _markers(files: MachineFiles, folder: Path) -> list[Path]:
                 for marker, inner in files.entries(store)
                 if not inner and marker.suffix.lower() == ".acn"
             ]
-        except UnreadableFile:
+        except UnreadableFile as exc:
+            unreadable.append(exc)
             continue
         if len(found) >= MOST_MARKERS:
             break
-    return sorted(found)
+    return sorted(found), unreadable

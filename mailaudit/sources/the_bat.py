@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mailaudit.errors import UnreadableFile
 from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
-from mailaudit.model import Client
+from mailaudit.model import Client, Skipped
 from mailaudit.sources.base import Found
 from mailaudit.sources.detection import measure, unknown_account
 
@@ -47,10 +47,20 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
             continue
         accounts = [path for path, is_folder in files.entries(folder) if is_folder]
         for account in accounts:
-            settings = _settings_file(files, account)
-            if settings is None or account in seen:
+            if account in seen:
                 continue
             seen.add(account)
+            try:
+                settings = _settings_file(files, account)
+            except UnreadableFile as exc:
+                yield Skipped(
+                    Client.THE_BAT.value,
+                    files.display(account),
+                    f"{exc.reason}; if it is an account's folder, that account is not listed",
+                )
+                continue
+            if settings is None:
+                continue
             yield unknown_account(
                 Client.THE_BAT,
                 user,
@@ -64,10 +74,7 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
 
 
 def _settings_file(files: MachineFiles, account: Path) -> Path | None:
-    """ACCOUNT.CFN (or .CFG) in an account folder, whatever its case; None when the folder
-    has none or cannot be listed (then it is not known to be an account)."""
-    try:
-        names = {path.name.lower(): path for path, _ in files.entries(account)}
-    except UnreadableFile:
-        return None
+    """ACCOUNT.CFN (or .CFG) in an account folder, whatever its case; None when the folder has
+    none. Raises UnreadableFile when it cannot be listed."""
+    names = {path.name.lower(): path for path, _ in files.entries(account)}
     return next((names[n] for n in SETTINGS if n in names), None)
