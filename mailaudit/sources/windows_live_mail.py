@@ -42,6 +42,10 @@ SEARCH_DEPTH = 8  # the importer searches without a limit; real roots are two or
 SEARCH_FOLDERS = 20_000  # folders looked into per root, so a hostile tree cannot stall the scan
 MOST_NOTES = 20  # unlistable folders named one by one; more would drown the report
 
+# Folder and note -> its measured store, for one store root: every POP3 account whose file
+# lies in the root shares one folder, and a hostile root may hold thousands of account files.
+Sizes = dict[tuple[Path, str | None], LocalStore]
+
 
 @dataclass(frozen=True)
 class Product:
@@ -500,9 +504,6 @@ def _local_store(
         return None  # no folder of its own: nothing to measure that is this account's
     note = "offline copy of the mail on the IMAP server" if protocol is Protocol.IMAP else None
     return _measure(files, folder, note, sizes)
-
-
-Sizes = dict[tuple[Path, str | None], LocalStore]
 
 
 def _measure(
