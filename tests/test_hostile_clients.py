@@ -20,9 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wlmbuild import dbx, oeaccount, write_messages
 
+from mailaudit.errors import UnreadableFile
+from mailaudit.machine import IgnoreRule, MachineFiles
 from mailaudit.sources.kmail import parse_kconfig
+from mailaudit.sources.local_store import measure_store
+from mailaudit.sources.numbers import port_number, small_int
 
 from .conftest import tree_fingerprint
 from .test_hostile_files import GOOD_NAMES, Scan, as_nobody, good_profile, machine, scan
@@ -583,3 +589,67 @@ def test_a_kconfig_key_with_endless_brackets_is_no_key() -> None:
     text = "[General]\nhost" + "[$e]" * 200_000 + "=x\nPath[$e]=$HOME/mail\nname[de]=y\nport=995\n"
     groups = parse_kconfig(text, Path("/home/k"))
     assert groups["General"] == {"Path": "/home/k/mail", "port": "995"}
+
+
+# ---------------------------------------------------------------- the helpers, on any input
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_small_int_reads_only_short_ascii_numbers(text: str) -> None:
+    number = small_int(text)
+    digits = text.strip().removeprefix("-")
+    if digits.isascii() and digits.isdigit() and len(digits) <= 10:
+        assert number == int(text.strip())
+    else:
+        assert number is None
+    port = port_number(text)
+    assert port is None or (0 < port < 65536 and port == number)
+
+
+def test_small_int_refuses_what_int_would_choke_on() -> None:
+    assert small_int("²") is None and small_int("٣") is None  # isdigit() says yes, int() no
+    assert small_int("9" * 5000) is None  # int() refuses over 4,300 digits
+    assert (small_int(" 995 "), small_int("-1"), port_number("70000")) == (995, -1, None)
+
+
+def test_find_file_and_entries_never_follow_a_link(machine: Path, outside: Path) -> None:
+    """A FIFO and a link count as files (reading them then says why not); a link to a folder
+    is not a folder to descend into; a link out of the root is refused when listed."""
+    home = machine / "home" / "f"
+    (home / "real").mkdir(parents=True)
+    os.mkfifo(home / "fifo")
+    (home / "to-outside").symlink_to(outside)
+    (home / "to-real").symlink_to(home / "real")
+    files = MachineFiles(machine)
+    assert files.find_file(home / "fifo") == home / "fifo"
+    assert files.find_file(home / "to-outside") == home / "to-outside"
+    assert files.find_file(home / "real") is None and files.find_file(home / "absent") is None
+    assert files.entries(home) == [
+        (home / "fifo", False),
+        (home / "real", True),
+        (home / "to-outside", False),
+        (home / "to-real", False),
+    ]
+    with pytest.raises(UnreadableFile, match="outside the scanned root"):
+        files.entries(home / "to-outside")
+
+
+def test_measure_store_tells_absent_unreadable_and_not_a_file_apart(machine: Path) -> None:
+    files = MachineFiles(machine)
+    os.mkfifo(machine / "spool")
+    (machine / "mail").mkdir()
+    (machine / "mail" / "1").write_bytes(b"x" * 10)
+    everything = IgnoreRule((), frozenset())
+    absent = measure_store(files, machine / "nothing", everything, "note")
+    assert (absent.exists, absent.measured, absent.note) == (
+        False,
+        True,
+        "note; mail folder does not exist",
+    )
+    fifo = measure_store(files, machine / "spool", everything, None, what="the spool file")
+    assert fifo.measured is False and fifo.note == (
+        "the spool file is a FIFO (named pipe), not a regular file"
+    )
+    folder = measure_store(files, machine / "mail", everything, "n")
+    assert (folder.bytes, folder.measured, folder.note) == (10, True, "n")
