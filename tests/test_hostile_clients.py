@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 from hypothesis import given, settings
@@ -421,6 +422,19 @@ def test_malformed_values_are_left_out_and_never_quoted(machine: Path, as_nobody
     for name, text in evolution_source("odd", "pop.odd.example", port="²").items():
         text = text.replace("DeleteAfterDays=7", "DeleteAfterDays=" + "9" * 5000)
         write(clients.bad["ev"].parent / name, text)
+    gconf_accounts = [
+        f'<account name="No scheme" uid="1"><source><url>o:{SECRET}@pop.x.example/</url>'
+        "</source></account>",
+        '<account name="GConf odd" uid="2"><source keep-on-server="true">'
+        "<url>pop://o@pop.g.example:²/;delete_after=99999999999999999</url></source></account>",
+    ]
+    items = "".join(
+        f'<li type="string"><stringvalue>{escape(a)}</stringvalue></li>' for a in gconf_accounts
+    )
+    write(
+        clients.homes["ev"] / ".gconf/apps/evolution/mail/%gconf.xml",
+        f'<gconf><entry name="accounts" type="list" ltype="string">{items}</entry></gconf>',
+    )
     write(
         cl / ".claws-mail/accountrc",
         claws_account(1, "Claws good")
@@ -460,6 +474,7 @@ def test_malformed_values_are_left_out_and_never_quoted(machine: Path, as_nobody
     ports = {
         ("wl", "WLM odd"): 995,  # POP3_Secure_Connection=1: the TLS default
         ("ev", "Evo odd"): 995,
+        ("ev", "GConf odd"): 110,
         ("cl", "Claws odd"): 110,
         ("km", "KMail pop.odd.example"): 110,
         ("fe", "getmailrc-bad: g@getmail.example@pop.getmail.example"): 995,
@@ -471,6 +486,8 @@ def test_malformed_values_are_left_out_and_never_quoted(machine: Path, as_nobody
     assert "x@list.example" not in result.account_names("dt")
     assert result.account_names("dt") >= {"account 1", "bird@bird.example"}
     assert any("not a hexadecimal DWORD" in r for r in result.reasons("/Users/wl"))
+    assert any("without a scheme" in r for r in result.reasons("/home/ev/.gconf"))
+    assert accounts[("ev", "GConf odd")]["leave_on_server_days"] is None  # type: ignore[index]
     assert any("is not a number" in r for r in result.reasons("/home/cl/.claws-mail"))
     assert any("protocol is not a number" in r for r in result.reasons("/home/cl/.claws-mail"))
     assert accounts[("fe", "m@mutt.example@pop.mutt.example")]["incoming"]["port"] == 995  # type: ignore[index]
