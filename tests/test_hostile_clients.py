@@ -350,7 +350,7 @@ def test_unreadable_folders_are_named_never_0_bytes(machine: Path, as_nobody: bo
     locked = [
         wl / WLM_STORE / "Good" / "Inbox" / "Sub",
         locked_account,
-        ev / ".local/share/evolution/mail/local",
+        ev / ".local/share/evolution/mail",  # the store's parent: it cannot even be looked at
         cl / "Mail",
         km / ".local/share/local-mail",
         fe / "Maildir",

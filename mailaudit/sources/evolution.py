@@ -379,7 +379,7 @@ def _eds_version(files: MachineFiles) -> tuple[int, int] | None:
 def _local_store(files: MachineFiles, user: UserHome) -> LocalStore:
     """On This Computer: where Evolution delivers POP3 mail, for every POP3 account alike."""
     for relative in LOCAL_STORES:
-        if files.find_folder(user.home / relative) is not None:
+        if _may_be_folder(files, user.home / relative):
             return _measure(
                 files, user.home / relative, "On This Computer, shared by the POP3 accounts"
             )
@@ -393,9 +393,18 @@ def _local_store(files: MachineFiles, user: UserHome) -> LocalStore:
 
 def _old_local_store(files: MachineFiles, user: UserHome) -> LocalStore | None:
     folder = user.home / OLD_LOCAL_STORE
-    if files.find_folder(folder) is None:
+    if not _may_be_folder(files, folder):
         return None
     return _measure(files, folder, "Evolution 2.x local folders (mbox)")
+
+
+def _may_be_folder(files: MachineFiles, path: Path) -> bool:
+    """A folder is there, or may be behind a parent that cannot be searched: then measuring it
+    says why it cannot be (never "no local mail", never the end of the accounts' list)."""
+    try:
+        return files.find_folder(path) is not None
+    except UnreadableFile:
+        return True
 
 
 def _measure(files: MachineFiles, folder: Path, note: str) -> LocalStore:
