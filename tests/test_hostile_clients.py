@@ -347,6 +347,10 @@ def test_unreadable_folders_are_named_never_0_bytes(machine: Path, as_nobody: bo
     locked_config = clients.home("lk")
     for name, text in evolution_source("hidden", "pop.hidden.example").items():
         write(locked_config / ".config/evolution/sources" / name, text)
+    # Places read after the locked .config: still read.
+    write(locked_config / ".config/neomutt/neomuttrc", 'set pop_host="pop.hidden.example"\n')
+    write(locked_config / ".muttrc", 'set pop_host="pops://m%40lk.example@pop.lk.example"\n')
+    write(locked_config / ".kde/share/config/akonadi_pop3_resource_0rc", kmail_rc("pop.lk.example"))
     locked = [
         wl / WLM_STORE / "Good" / "Inbox" / "Sub",
         locked_account,
@@ -391,6 +395,7 @@ def test_unreadable_folders_are_named_never_0_bytes(machine: Path, as_nobody: bo
         assert "not measured" in result.outputs[fmt], fmt
     assert "permission denied" in " ".join(result.reasons(f"/Users/wl/{WLM_STORE}/Locked"))
     assert "permission denied" in " ".join(result.reasons("/home/lk/.config"))
+    assert result.account_names("lk") >= {"m@lk.example@pop.lk.example", "KMail pop.lk.example"}
     assert "WLM locked" not in result.account_names("wl")
     bat = "/Users/dt/AppData/Roaming/The Bat!/MAIL/Bat locked"
     assert "permission denied" in " ".join(result.reasons(bat))

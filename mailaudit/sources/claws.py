@@ -129,7 +129,14 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     for program in PROGRAMS:
         for relative in program.folders:
             folder = user.home / relative
-            if files.find_file(folder / "accountrc") is not None:
+            try:
+                found = files.find_file(folder / "accountrc")
+            except (
+                UnreadableFile
+            ) as exc:  # a folder on the way is locked: named, and on to the next
+                yield Skipped(program.client.value, files.display(Path(exc.path)), exc.reason)
+                continue
+            if found is not None:
                 yield from _scan_folder(files, user, program, folder)
 
 

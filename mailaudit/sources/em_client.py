@@ -30,14 +30,18 @@ MOST_NOTES = 20  # unreadable folders named one by one
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     for relative in DATA_FOLDERS:
         folder = user.home / relative
-        if files.find_file(folder / "accounts.dat") is None:
+        try:
+            if files.find_file(folder / "accounts.dat") is None:
+                continue
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(Client.EM_CLIENT.value, files.display(Path(exc.path)), exc.reason)
             continue
         markers, unreadable = _markers(files, folder)
-        for exc in unreadable[:MOST_NOTES]:
+        for locked in unreadable[:MOST_NOTES]:
             yield Skipped(
                 Client.EM_CLIENT.value,
-                files.display(Path(exc.path)),
-                f"{exc.reason}; the account whose folder it is, if any, is not listed",
+                files.display(Path(locked.path)),
+                f"{locked.reason}; the account whose folder it is, if any, is not listed",
             )
         for marker in markers[:MOST_MARKERS]:
             account_folder = marker.parent.parent  # <account GUID>/<store GUID>/name.acn

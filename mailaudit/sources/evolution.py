@@ -156,7 +156,11 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     pop_store_used = False
     found_any = False
     for relative in SOURCE_DIRS:
-        folder = files.find_folder(user.home / relative)
+        try:
+            folder = files.find_folder(user.home / relative)
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(SOURCE, files.display(Path(exc.path)), exc.reason)
+            continue
         if folder is None:
             continue
         found_any = True
@@ -165,7 +169,7 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
                 pop_store_used = True
             yield item
     gconf = user.home / GCONF_ACCOUNTS
-    if files.find_file(gconf) is not None:
+    if _may_be_there(files, gconf):
         found_any = True
         for item in _scan_gconf(files, user, gconf, pop_store):
             if isinstance(item, Account) and item.protocol is Protocol.POP3:
@@ -396,6 +400,15 @@ def _old_local_store(files: MachineFiles, user: UserHome) -> LocalStore | None:
     if not _may_be_folder(files, folder):
         return None
     return _measure(files, folder, "Evolution 2.x local folders (mbox)")
+
+
+def _may_be_there(files: MachineFiles, path: Path) -> bool:
+    """A file is there, or may be behind a folder that cannot be searched: reading it then
+    says why it cannot be read."""
+    try:
+        return files.find_file(path) is not None
+    except UnreadableFile:
+        return True
 
 
 def _may_be_folder(files: MachineFiles, path: Path) -> bool:

@@ -89,7 +89,11 @@ def parse_ini(text: str) -> dict[str, dict[str, str]]:
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     for relative in FOLDERS:
-        folder = files.find_folder(user.home / relative)
+        try:
+            folder = files.find_folder(user.home / relative)
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(SOURCE, files.display(Path(exc.path)), exc.reason)
+            continue
         if folder is None:
             continue
         try:

@@ -104,7 +104,11 @@ def _expand(value: str, home: Path) -> str:
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     for relative in CONFIG_DIRS:
-        folder = files.find_folder(user.home / relative)
+        try:
+            folder = files.find_folder(user.home / relative)
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(SOURCE, files.display(Path(exc.path)), exc.reason)
+            continue
         if folder is None:
             continue
         try:

@@ -194,7 +194,15 @@ def _expand(files: MachineFiles, user: UserHome, written: str, base: Path) -> Pa
 
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
-    first = next((user.home / n for n in RC_FILES if files.find_file(user.home / n)), None)
+    first = None
+    for name in RC_FILES:  # the first one there is the one mutt reads
+        try:
+            first = files.find_file(user.home / name)
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(SOURCE, files.display(Path(exc.path)), exc.reason)
+            continue
+        if first is not None:
+            break
     if first is None:
         return
     config = read_config(files, user, first)

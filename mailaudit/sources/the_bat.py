@@ -42,7 +42,11 @@ MESSAGE_BASES = OnlyMessageBases()
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     seen = set()
     for relative in MAIL_FOLDERS:
-        folder = files.find_folder(user.home / relative)
+        try:
+            folder = files.find_folder(user.home / relative)
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(Client.THE_BAT.value, files.display(Path(exc.path)), exc.reason)
+            continue
         if folder is None:
             continue
         accounts = [path for path, is_folder in files.entries(folder) if is_folder]
