@@ -364,7 +364,11 @@ def _spool(files: MachineFiles, user: UserHome) -> LocalStore:
     is that system's choice [I]: ~/Maildir when there is one, else the user's spool file."""
     maildir = user.home / "Maildir"
     note = "where the local mail system delivers fetched mail (fetchmail keeps none itself)"
-    if files.find_folder(maildir) is not None:
+    try:
+        has_maildir = files.find_folder(maildir) is not None
+    except UnreadableFile:
+        has_maildir = True  # behind a locked folder: measuring it says so
+    if has_maildir:
         return measure_store(files, maildir, NOT_MAIL, note, what="the Maildir")
     spool = (files.root or Path("/")) / "var" / "mail" / user.name
     return measure_store(files, spool, NOT_MAIL, note, what="the spool file")

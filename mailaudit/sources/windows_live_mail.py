@@ -117,7 +117,13 @@ def _scan_product(
     registry_origin: str,
 ) -> Iterator[Found]:
     source = product.client.value
-    defaults = [user.home / d for d in product.defaults if files.find_folder(user.home / d)]
+    defaults = []
+    for default in product.defaults:
+        try:
+            if files.find_folder(user.home / default):
+                defaults.append(user.home / default)
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(source, files.display(Path(exc.path)), exc.reason)
     if is_windows_xp_home(user.home):
         defaults = [d for d in defaults if "AppData" not in d.parts] or defaults
     named: Path | None = None
