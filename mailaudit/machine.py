@@ -222,6 +222,33 @@ class MachineFiles:
             raise UnreadableFile(str(folder), _reason(exc)) from None
         return [folder / name for name in names]
 
+    def find_file(self, path: Path) -> Path | None:
+        """`path` when something other than a folder is there, None when nothing (or a folder)
+        is. A FIFO, a device or a link counts as something: reading it then fails with a reason
+        instead of being passed over in silence. Raises UnreadableFile, as find_folder does,
+        when the way to it is blocked (a parent that may not be searched, a link loop)."""
+        try:
+            info = Path(path).lstat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except PermissionError:
+            raise UnreadableFile(str(_blocking_folder(path)), DENIED) from None
+        except OSError as exc:
+            raise UnreadableFile(str(path), _reason(exc)) from None
+        return None if stat.S_ISDIR(info.st_mode) else path
+
+    def entries(self, folder: Path) -> list[tuple[Path, bool]]:
+        """children(), each with whether it is a folder. A link is never taken for a folder:
+        what lies behind it is not listed. Raises UnreadableFile as children() does."""
+        real = self.check_inside(folder)
+        try:
+            found = sorted(
+                (name, entry.is_dir(follow_symlinks=False)) for name, entry in _entries(Path(real))
+            )
+        except OSError as exc:
+            raise UnreadableFile(str(folder), _reason(exc)) from None
+        return [(folder / name, is_folder) for name, is_folder in found]
+
     def mail_bytes(self, folder: Path, ignore: IgnoreRule) -> int:
         """Bytes of the mail files under `folder` (see `measure_mail`)."""
         return self.measure_mail(folder, ignore).bytes

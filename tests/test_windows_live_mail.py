@@ -291,7 +291,10 @@ def test_any_bytes_parse_or_fail_cleanly(data):
     assert all(isinstance(v, str) for v in settings.values())
 
 
-XML_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")))
+# What XML 1.0 allows in text (its Char production): no surrogates, controls, U+FFFE or U+FFFF.
+XML_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff")
+)
 
 
 @given(

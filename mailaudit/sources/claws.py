@@ -36,6 +36,8 @@ from mailaudit.model import (
     Skipped,
 )
 from mailaudit.sources.base import Found
+from mailaudit.sources.local_store import measure_store
+from mailaudit.sources.numbers import small_int
 from mailaudit.sources.safe_xml import NotWellFormed, parse_xml
 
 
@@ -127,7 +129,14 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     for program in PROGRAMS:
         for relative in program.folders:
             folder = user.home / relative
-            if (folder / "accountrc").is_file():
+            try:
+                found = files.find_file(folder / "accountrc")
+            except (
+                UnreadableFile
+            ) as exc:  # a folder on the way is locked: named, and on to the next
+                yield Skipped(program.client.value, files.display(Path(exc.path)), exc.reason)
+                continue
+            if found is not None:
                 yield from _scan_folder(files, user, program, folder)
 
 
@@ -159,22 +168,26 @@ def _scan_folder(
     mailboxes, problem = _mailboxes(files, user, folder)
     if problem:
         yield Skipped(source, files.display(folder / "folderlist.xml"), problem)
-    used: set[Path] = set()
+    # Each mailbox measured once, named by its first name: an accountrc may list thousands of
+    # accounts delivering into one mailbox.
+    measured: dict[Path, LocalStore] = {}
+    box_names = {box: name for name, box in reversed(mailboxes.items())}
     for name, keys in accounts.items():
         for item in _account(files, user, program, folder, origin, name, keys, global_version):
             if isinstance(item, Account) and item.protocol is Protocol.POP3:
                 # POP3 mail lands in the account's inbox folder: its MH mailbox is the store.
                 box = _inbox_mailbox(user, mailboxes, keys.get("inbox", ""))
-                box_name = next((n for n, p in mailboxes.items() if p == box), box.name)
-                note = f"MH mailbox {box_name!r}, shared by the POP3 accounts that use it"
-                item = replace(item, local_store=_measure(files, box, note))
-                used.add(box)
+                if box not in measured:
+                    box_name = box_names.get(box, box.name)
+                    note = f"MH mailbox {box_name!r}, shared by the POP3 accounts that use it"
+                    measured[box] = _measure(files, box, note)
+                item = replace(item, local_store=measured[box])
             yield item
     for name, box in mailboxes.items():
-        if box in used:
+        if box in measured:
             continue
         store = _measure(files, box, "MH folders no account delivers into")
-        if store.exists and store.bytes:
+        if store.exists and (store.bytes or not store.measured):
             yield LocalMailbox(
                 client=program.client,
                 user=user.name,
@@ -187,16 +200,16 @@ def _scan_folder(
 
 def _global_version(files: MachineFiles, program: Program, folder: Path) -> tuple[int, str | None]:
     """clawsrc's config_version; 0 when there is none (Sylpheed, or Claws before 3.14)."""
-    if not program.global_rc or not (folder / program.global_rc).is_file():
+    if not program.global_rc or files.find_file(folder / program.global_rc) is None:
         return 0, None
     try:
         text = files.read_bytes(folder / program.global_rc, RC_LIMIT).decode("utf-8", "replace")
     except UnreadableFile as exc:
         return 0, f"{program.global_rc} {exc.reason}; config_version 0 assumed"
     for keys in parse_rc(text).values():
-        value = keys.get("config_version", "").strip()
-        if value.lstrip("-").isdigit():
-            return int(value), None
+        value = small_int(keys.get("config_version"))
+        if value is not None:
+            return value, None
     return 0, None
 
 
@@ -333,11 +346,11 @@ def _int(keys: dict[str, str], name: str, default: int, problems: list[str]) -> 
     text = raw.strip()
     if text.upper() in ("TRUE", "FALSE"):  # hand-written files; Claws itself writes 0/1
         return int(text.upper() == "TRUE")
-    try:
-        return int(text)
-    except ValueError:
-        problems.append(f"{name}={text[:40]!r} is not a number; {default} assumed")
+    number = small_int(text)
+    if number is None:  # not quoted: a hand-edited file may hold anything there
+        problems.append(f"{name} is not a number; {default} assumed")
         return default
+    return number
 
 
 def _mailboxes(
@@ -346,7 +359,7 @@ def _mailboxes(
     """MH mailbox name -> its folder, from folderlist.xml; a path is relative to the home."""
     default = {"Mailbox": user.home / "Mail"}  # the first-run wizard's default
     path = folder / "folderlist.xml"
-    if not path.is_file():
+    if files.find_file(path) is None:
         return default, None
     try:
         root = parse_xml(files.read_bytes(path, RC_LIMIT))
@@ -365,7 +378,7 @@ def _mailboxes(
         try:
             found[name] = files.client_path(written, base=user.home)
         except UnreadableFile as exc:
-            return default, f"mailbox {name!r} {exc.reason}"
+            return default, f"a mailbox's path {exc.reason}; ~/Mail assumed"
     return found or default, None
 
 
@@ -378,9 +391,4 @@ def _inbox_mailbox(user: UserHome, mailboxes: dict[str, Path], inbox: str) -> Pa
 
 
 def _measure(files: MachineFiles, folder: Path, note: str) -> LocalStore:
-    shown = files.display(folder)
-    try:
-        real = files.check_inside(folder)
-    except UnreadableFile as exc:
-        return LocalStore(shown, 0, exists=False, note=f"mail folder {exc.reason}")
-    return LocalStore(shown, files.mail_bytes(real, MESSAGES), note=note)
+    return measure_store(files, folder, MESSAGES, note)

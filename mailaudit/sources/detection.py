@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mailaudit.errors import UnreadableFile
 from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
 from mailaudit.model import UNKNOWN_TYPE, Account, Client, Endpoint, LocalStore, Protocol, Security
+from mailaudit.sources.local_store import measure_store
 
 EVERYTHING = IgnoreRule(suffixes=(), names=frozenset())  # count every file: indexes too
 
@@ -51,12 +51,4 @@ def measure(
     files: MachineFiles, path: Path, note: str, ignore: IgnoreRule = EVERYTHING
 ) -> LocalStore:
     """The bytes of a folder (or one file) of a client's local store."""
-    shown = files.display(path)
-    try:
-        real = files.check_inside(path)
-        size = files.mail_bytes(real, ignore) if real.is_dir() else real.stat().st_size
-    except UnreadableFile as exc:
-        return LocalStore(shown, 0, exists=False, note=f"{note}; {exc.reason}")
-    except OSError as exc:
-        return LocalStore(shown, 0, exists=False, note=f"{note}; {exc.strerror}")
-    return LocalStore(shown, size, note=note)
+    return measure_store(files, path, ignore, note, what="the store")

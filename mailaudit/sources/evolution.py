@@ -21,8 +21,9 @@ What the reader relies on (evolution-data-server, checked by running its registr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache, partial
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -39,6 +40,8 @@ from mailaudit.model import (
     Skipped,
 )
 from mailaudit.sources.base import Found
+from mailaudit.sources.local_store import measure_store
+from mailaudit.sources.numbers import port_number, small_int
 from mailaudit.sources.safe_xml import Element, parse_xml
 
 SOURCE = Client.EVOLUTION.value
@@ -148,27 +151,33 @@ class _Source:
 
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
+    # Measured once: every POP3 account shares it, and a hostile registry may hold thousands.
+    pop_store = cache(partial(_local_store, files, user))
     pop_store_used = False
     found_any = False
     for relative in SOURCE_DIRS:
-        folder = user.home / relative
-        if not folder.is_dir():
+        try:
+            folder = files.find_folder(user.home / relative)
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(SOURCE, files.display(Path(exc.path)), exc.reason)
+            continue
+        if folder is None:
             continue
         found_any = True
-        for item in _scan_registry(files, user, folder):
+        for item in _scan_registry(files, user, folder, pop_store):
             if isinstance(item, Account) and item.protocol is Protocol.POP3:
                 pop_store_used = True
             yield item
     gconf = user.home / GCONF_ACCOUNTS
-    if gconf.is_file():
+    if _may_be_there(files, gconf):
         found_any = True
-        for item in _scan_gconf(files, user, gconf):
+        for item in _scan_gconf(files, user, gconf, pop_store):
             if isinstance(item, Account) and item.protocol is Protocol.POP3:
                 pop_store_used = True
             yield item
     if found_any and not pop_store_used:
-        for store in (_local_store(files, user), _old_local_store(files, user)):
-            if store is not None and store.exists and store.bytes:
+        for store in (pop_store(), _old_local_store(files, user)):
+            if store is not None and store.exists and (store.bytes or not store.measured):
                 yield LocalMailbox(
                     client=Client.EVOLUTION,
                     user=user.name,
@@ -179,9 +188,17 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
                 )
 
 
-def _scan_registry(files: MachineFiles, user: UserHome, folder: Path) -> Iterator[Found]:
+def _scan_registry(
+    files: MachineFiles, user: UserHome, folder: Path, pop_store: Callable[[], LocalStore]
+) -> Iterator[Found]:
     sources: dict[str, _Source] = {}
-    paths = sorted(folder.glob("*.source"))
+    # A FIFO or a link named *.source is kept: reading it says why it cannot be used.
+    try:
+        listed = files.entries(folder)
+    except UnreadableFile as exc:
+        yield Skipped(SOURCE, files.display(folder), f"the sources folder {exc.reason}")
+        return
+    paths = [p for p, is_folder in listed if not is_folder and p.suffix == ".source"]
     if len(paths) > MOST_SOURCES:
         yield Skipped(
             SOURCE,
@@ -212,7 +229,7 @@ def _scan_registry(files: MachineFiles, user: UserHome, folder: Path) -> Iterato
     for source in sources.values():
         if "Mail Account" not in source.groups:
             continue
-        yield from _registry_account(files, user, folder, source, sources, eds_version)
+        yield from _registry_account(files, user, folder, source, sources, eds_version, pop_store)
 
 
 def _registry_account(
@@ -222,6 +239,7 @@ def _registry_account(
     source: _Source,
     sources: dict[str, _Source],
     eds_version: tuple[int, int] | None,
+    pop_store: Callable[[], LocalStore],
 ) -> Iterator[Found]:
     origin = files.display(source.path)
     backend = (source.get("Mail Account", "BackendName") or "none").lower()
@@ -240,7 +258,7 @@ def _registry_account(
     if protocol is Protocol.POP3:
         leave, days, detail = _leave_on_server(source, eds_version)
     if protocol is Protocol.POP3:
-        store = _local_store(files, user)
+        store = pop_store()
     elif protocol is Protocol.IMAP:
         store = _measure(
             files, user.home / IMAP_CACHE / source.uid, "offline copy of the mail on the server"
@@ -287,8 +305,7 @@ def _endpoint(source: _Source, backend: str, ports: tuple[int, int] | None) -> E
     security = SECURITY_OF_METHOD.get(method or "none", Security.UNKNOWN)
     raw = f"[Security] Method={method}" if method else "[Security] Method absent (Camel: none)"
     host = source.get("Authentication", "Host")
-    port_text = source.get("Authentication", "Port")
-    port = int(port_text) if port_text and port_text.isdigit() and int(port_text) > 0 else None
+    port = port_number(source.get("Authentication", "Port"))
     if backend in ("ews", "mapi"):
         url = source.get("Ews Backend", "HostUrl")
         if url and "//" in url:
@@ -338,7 +355,8 @@ def _leave_on_server(
     if not keep:
         return False, None, f"mail is removed from the server once downloaded ({raw})"
     days_text = source.get("Pop Backend", "DeleteAfterDays")
-    days = int(days_text) if days_text and days_text.isdigit() and int(days_text) > 0 else None
+    days = small_int(days_text)
+    days = days if days is not None and days > 0 else None
     words = ["keep a copy on the server"]
     if days is not None:
         words.append(f"remove it after {days} days")
@@ -365,7 +383,7 @@ def _eds_version(files: MachineFiles) -> tuple[int, int] | None:
 def _local_store(files: MachineFiles, user: UserHome) -> LocalStore:
     """On This Computer: where Evolution delivers POP3 mail, for every POP3 account alike."""
     for relative in LOCAL_STORES:
-        if (user.home / relative).is_dir():
+        if _may_be_folder(files, user.home / relative):
             return _measure(
                 files, user.home / relative, "On This Computer, shared by the POP3 accounts"
             )
@@ -379,24 +397,39 @@ def _local_store(files: MachineFiles, user: UserHome) -> LocalStore:
 
 def _old_local_store(files: MachineFiles, user: UserHome) -> LocalStore | None:
     folder = user.home / OLD_LOCAL_STORE
-    if not folder.is_dir():
+    if not _may_be_folder(files, folder):
         return None
     return _measure(files, folder, "Evolution 2.x local folders (mbox)")
 
 
-def _measure(files: MachineFiles, folder: Path, note: str) -> LocalStore:
-    shown = files.display(folder)
+def _may_be_there(files: MachineFiles, path: Path) -> bool:
+    """A file is there, or may be behind a folder that cannot be searched: reading it then
+    says why it cannot be read."""
     try:
-        real = files.check_inside(folder)
-    except UnreadableFile as exc:
-        return LocalStore(shown, 0, exists=False, note=f"mail folder {exc.reason}")
-    return LocalStore(shown, files.mail_bytes(real, NOT_MAIL), note=note)
+        return files.find_file(path) is not None
+    except UnreadableFile:
+        return True
+
+
+def _may_be_folder(files: MachineFiles, path: Path) -> bool:
+    """A folder is there, or may be behind a parent that cannot be searched: then measuring it
+    says why it cannot be (never "no local mail", never the end of the accounts' list)."""
+    try:
+        return files.find_folder(path) is not None
+    except UnreadableFile:
+        return True
+
+
+def _measure(files: MachineFiles, folder: Path, note: str) -> LocalStore:
+    return measure_store(files, folder, NOT_MAIL, note)
 
 
 # ---------------------------------------------------------------- Evolution 2.x - 3.4 (GConf)
 
 
-def _scan_gconf(files: MachineFiles, user: UserHome, path: Path) -> Iterator[Found]:
+def _scan_gconf(
+    files: MachineFiles, user: UserHome, path: Path, pop_store: Callable[[], LocalStore]
+) -> Iterator[Found]:
     origin = files.display(path)
     try:
         accounts = gconf_accounts(files.read_bytes(path, GCONF_LIMIT))
@@ -408,7 +441,7 @@ def _scan_gconf(files: MachineFiles, user: UserHome, path: Path) -> Iterator[Fou
         return
     for number, account in enumerate(accounts):
         try:
-            yield from _gconf_account(files, user, origin, number, account)
+            yield from _gconf_account(files, user, origin, number, account, pop_store)
         except ValueError as exc:
             yield Skipped(SOURCE, origin, f"account {number + 1} is {exc}; left out")
 
@@ -431,7 +464,12 @@ def gconf_accounts(data: bytes) -> list[Element]:
 
 
 def _gconf_account(
-    files: MachineFiles, user: UserHome, origin: str, number: int, account: Element
+    files: MachineFiles,
+    user: UserHome,
+    origin: str,
+    number: int,
+    account: Element,
+    pop_store: Callable[[], LocalStore],
 ) -> Iterator[Found]:
     name = account.attributes.get("name") or f"account {number + 1}"
     if account.attributes.get("enabled", "true").lower() == "false":
@@ -463,10 +501,8 @@ def _gconf_account(
     if protocol is Protocol.POP3:
         attribute = source.attributes.get("keep-on-server") if source is not None else None
         leave = (attribute or "").lower() == "true" or "keep_on_server" in params
-        delete_after = params.get("delete_after", "")
-        days = (
-            int(delete_after) if leave and delete_after.isdigit() and delete_after != "0" else None
-        )
+        delete_after = small_int(params.get("delete_after")) if leave else None
+        days = delete_after if delete_after is not None and delete_after > 0 else None
         detail = (
             f"keep a copy on the server{f', remove it after {days} days' if days else ''}"
             if leave
@@ -487,7 +523,7 @@ def _gconf_account(
         leave_on_server=leave,
         leave_on_server_days=days,
         leave_on_server_detail=detail,
-        local_store=_local_store(files, user) if protocol is Protocol.POP3 else None,
+        local_store=pop_store() if protocol is Protocol.POP3 else None,
     )
 
 
@@ -496,7 +532,7 @@ def _camel_url(url: str) -> tuple[str, str | None, str | None, int | None, dict[
     user part (user:secret@) is cut off unread."""
     scheme, separator, rest = url.partition("://")
     if not separator:
-        raise ValueError(f"a source URL without a scheme ({url[:40]!r})")
+        raise ValueError("a source URL without a scheme")  # not quoted: it may hold a password
     location, _, path = rest.partition("/")
     params: dict[str, str] = {}
     for part in path.split(";")[1:]:
@@ -506,5 +542,4 @@ def _camel_url(url: str) -> tuple[str, str | None, str | None, int | None, dict[
     userinfo, at, hostport = location.rpartition("@")
     username = unquote(userinfo.split(";", 1)[0].split(":", 1)[0]) if at else None
     host, _, port_text = hostport.partition(":")
-    port = int(port_text) if port_text.isdigit() and int(port_text) > 0 else None
-    return scheme.lower(), username or None, host or None, port, params
+    return scheme.lower(), username or None, host or None, port_number(port_text), params

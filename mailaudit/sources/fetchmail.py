@@ -23,6 +23,8 @@ from mailaudit.errors import UnreadableFile
 from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
 from mailaudit.model import Account, Client, Endpoint, LocalStore, Protocol, Security, Skipped
 from mailaudit.sources.base import Found
+from mailaudit.sources.local_store import measure_store
+from mailaudit.sources.numbers import port_number
 
 SOURCE = Client.FETCHMAIL.value
 RC_LIMIT = 4 * 1024 * 1024
@@ -266,7 +268,7 @@ def _is_keyword(token: Token) -> bool:
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     path = user.home / ".fetchmailrc"
-    if not path.is_file():
+    if files.find_file(path) is None:
         return
     origin = files.display(path)
     try:
@@ -312,8 +314,7 @@ def _account(
         security, raw = Security.STARTTLS, f"sslproto {sslproto} (STARTTLS required)"
     else:
         security, raw = Security.STARTTLS, "no ssl, no sslproto: STARTTLS when offered, else plain"
-    port_text = settings.values.get("port", "")
-    port = int(port_text) if port_text.isdigit() else (tls if ssl else plain)
+    port = port_number(settings.values.get("port")) or (tls if ssl else plain)
     keep = settings.flags.get("keep", False)
     leave = keep if protocol is Protocol.POP3 else None
     detail = None
@@ -363,16 +364,11 @@ def _spool(files: MachineFiles, user: UserHome) -> LocalStore:
     is that system's choice [I]: ~/Maildir when there is one, else the user's spool file."""
     maildir = user.home / "Maildir"
     note = "where the local mail system delivers fetched mail (fetchmail keeps none itself)"
-    if maildir.is_dir():
-        try:
-            real = files.check_inside(maildir)
-        except UnreadableFile as exc:
-            return LocalStore(files.display(maildir), 0, exists=False, note=exc.reason)
-        return LocalStore(files.display(maildir), files.mail_bytes(real, NOT_MAIL), note=note)
-    spool = (files.root or Path("/")) / "var" / "mail" / user.name
     try:
-        real = files.check_inside(spool)
-        size = real.stat().st_size
-    except (UnreadableFile, OSError):
-        return LocalStore(files.display(spool), 0, exists=False, note=note)
-    return LocalStore(files.display(spool), size, note=note)
+        has_maildir = files.find_folder(maildir) is not None
+    except UnreadableFile:
+        has_maildir = True  # behind a locked folder: measuring it says so
+    if has_maildir:
+        return measure_store(files, maildir, NOT_MAIL, note, what="the Maildir")
+    spool = (files.root or Path("/")) / "var" / "mail" / user.name
+    return measure_store(files, spool, NOT_MAIL, note, what="the spool file")

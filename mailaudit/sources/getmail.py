@@ -16,7 +16,6 @@ state, not configuration.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,8 @@ from mailaudit.errors import UnreadableFile
 from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
 from mailaudit.model import Account, Client, Endpoint, LocalStore, Protocol, Security, Skipped
 from mailaudit.sources.base import Found
+from mailaudit.sources.local_store import measure_store
+from mailaudit.sources.numbers import port_number, small_int
 
 SOURCE = Client.GETMAIL.value
 FOLDERS = (".config/getmail", ".getmail")
@@ -56,8 +57,10 @@ class NotAnRcFile(ValueError):
 def parse_ini(text: str) -> dict[str, dict[str, str]]:
     """configparser's dialect: [section], key = value or key: value, ';'/'#' comments,
     indented continuation lines. Keys naming a secret are dropped with their continuations."""
-    sections: dict[str, dict[str, str]] = {}
-    current: dict[str, str] | None = None
+    # Values are collected as lists of lines and joined at the end: adding each continuation
+    # line to a string would copy it again and again (quadratic in a hostile file).
+    sections: dict[str, dict[str, list[str]]] = {}
+    current: dict[str, list[str]] | None = None
     last: str | None = None
     for number, raw in enumerate(text.splitlines(), 1):
         stripped = raw.strip()
@@ -65,7 +68,7 @@ def parse_ini(text: str) -> dict[str, dict[str, str]]:
             continue
         if raw[0] in " \t" and last is not None:
             if current is not None and last in current:
-                current[last] += "\n" + stripped
+                current[last].append(stripped)
             continue
         if stripped.startswith("["):
             if not stripped.endswith("]"):
@@ -80,26 +83,30 @@ def parse_ini(text: str) -> dict[str, dict[str, str]]:
         last = key
         if any(word in key for word in SECRET_WORDS):
             continue
-        current[key] = stripped[cut + 1 :].strip()
-    return sections
+        current[key] = [stripped[cut + 1 :].strip()]
+    return {name: {k: "\n".join(v) for k, v in keys.items()} for name, keys in sections.items()}
 
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     for relative in FOLDERS:
-        folder = user.home / relative
-        if not folder.is_dir():
+        try:
+            folder = files.find_folder(user.home / relative)
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(SOURCE, files.display(Path(exc.path)), exc.reason)
+            continue
+        if folder is None:
             continue
         try:
-            with os.scandir(folder) as entries:
-                names = sorted(
-                    entry.name
-                    for entry in entries
-                    if entry.is_file(follow_symlinks=False)
-                    and not entry.name.startswith("oldmail-")
-                )
-        except OSError as exc:
-            yield Skipped(SOURCE, files.display(folder), f"cannot be listed ({exc.strerror})")
+            listed = files.entries(folder)
+        except UnreadableFile as exc:
+            yield Skipped(SOURCE, files.display(folder), exc.reason)
             continue
+        # A FIFO or a link is kept: reading a getmailrc* that is one says why it cannot be used.
+        names = [
+            path.name
+            for path, is_folder in listed
+            if not is_folder and not path.name.startswith("oldmail-")
+        ]
         for name in names[:MOST_FILES]:
             yield from _scan_file(files, user, folder / name)
 
@@ -127,12 +134,11 @@ def _scan_file(files: MachineFiles, user: UserHome, path: Path) -> Iterator[Foun
     kind = retriever.get("type", "")
     known = RETRIEVERS.get(kind.lower())
     protocol, default_port, tls = known if known else (Protocol.OTHER, None, False)
-    port_text = retriever.get("port", "")
-    port = int(port_text) if port_text.isdigit() else default_port
+    port = port_number(retriever.get("port")) or default_port
     options = sections.get("options", {})
     delete = options.get("delete", "false").lower() in TRUE
     after_text = options.get("delete_after", "0")
-    after = int(after_text) if after_text.isdigit() else 0
+    after = small_int(after_text) or 0
     leave = days = detail = None
     if protocol is Protocol.POP3 or protocol is Protocol.IMAP:
         raw = f"delete={options.get('delete', 'absent')}, delete_after={after_text}"
@@ -191,13 +197,4 @@ def _destination(files: MachineFiles, user: UserHome, destination: dict[str, str
             path = files.client_path(written, base=user.home)
         except UnreadableFile as exc:
             return LocalStore(written, 0, exists=False, note=exc.reason, measured=False)
-    shown = files.display(path)
-    try:
-        real = files.check_inside(path)
-    except UnreadableFile as exc:
-        return LocalStore(shown, 0, exists=False, note=f"{kind} {exc.reason}")
-    try:
-        size = files.mail_bytes(real, NOT_MAIL) if real.is_dir() else real.stat().st_size
-    except OSError as exc:
-        return LocalStore(shown, 0, exists=False, note=f"{kind} cannot be read ({exc.strerror})")
-    return LocalStore(shown, size, note=kind)
+    return measure_store(files, path, NOT_MAIL, kind, what=kind)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from mailaudit.errors import UnreadableFile
@@ -36,6 +37,8 @@ from mailaudit.model import (
     Skipped,
 )
 from mailaudit.sources.base import Found
+from mailaudit.sources.local_store import measure_store
+from mailaudit.sources.numbers import small_int
 
 SOURCE = Client.KMAIL.value
 CONFIG_DIRS = (".config", ".kde/share/config", ".kde4/share/config")
@@ -44,7 +47,10 @@ SECRET_WORDS = ("password", "passwd", "secret", "token")
 DEFAULT_MAILDIR = ".local/share/local-mail"
 SAFETY = {"ssl": Security.TLS, "starttls": Security.STARTTLS, "none": Security.NONE}
 NOT_MAIL = IgnoreRule(suffixes=(".index", ".index.ids", ".sorted"), names=frozenset())
-RESOURCE = re.compile(r"^akonadi_(pop3|imap|maildir)_resource_(\d+)rc$")
+RESOURCE = re.compile(r"akonadi_(pop3|imap|maildir)_resource_([0-9]+)rc")
+AGENT_CONFIG = re.compile(r"agent_config_akonadi_[a-z0-9]+_resource_[0-9]+")  # not _changes.dat
+LOCAL_FOLDERS = "KMail's local folders"
+MOST_KEY_MARKERS = 4  # Key[$e][$i][de]: what KConfig writes at most
 
 
 def parse_kconfig(text: str, home: Path) -> dict[str, dict[str, str]]:
@@ -64,13 +70,19 @@ def parse_kconfig(text: str, home: Path) -> dict[str, dict[str, str]]:
             continue
         key = key.strip()
         expand = False
-        while key.endswith("]") and "[" in key:
+        # KConfig writes at most a locale and a few $-options after a key; a key with more
+        # brackets is no key it wrote (and peeling thousands would be quadratic).
+        for _ in range(MOST_KEY_MARKERS + 1):
+            if not (key.endswith("]") and "[" in key):
+                break
             key, marker = key[: key.rindex("[")], key[key.rindex("[") + 1 : -1]
             if marker.startswith("$"):
                 expand |= "e" in marker
             else:
                 key = ""  # a translation: Key[de]=...
                 break
+        else:
+            key = ""
         if not key or any(word in key.lower() for word in SECRET_WORDS):
             continue
         value = _unescape(value.strip())
@@ -92,13 +104,20 @@ def _expand(value: str, home: Path) -> str:
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     for relative in CONFIG_DIRS:
-        folder = user.home / relative
-        if not folder.is_dir():
+        try:
+            folder = files.find_folder(user.home / relative)
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(SOURCE, files.display(Path(exc.path)), exc.reason)
+            continue
+        if folder is None:
             continue
         try:
-            names = sorted(p.name for p in folder.iterdir() if RESOURCE.match(p.name))
-        except OSError:
+            listed = files.entries(folder)
+        except UnreadableFile as exc:
+            yield Skipped(SOURCE, files.display(folder), f"the folder {exc.reason}")
             continue
+        # A FIFO or a link of a resource's name is kept: reading it says why it cannot be used.
+        names = [p.name for p, is_folder in listed if not is_folder and RESOURCE.fullmatch(p.name)]
         if names:
             yield from _scan_folder(files, user, folder, names)
 
@@ -117,7 +136,7 @@ def _scan_folder(
         except UnicodeDecodeError:
             yield Skipped(SOURCE, files.display(path), f"{name} is not UTF-8 text; left out")
             continue
-        kind_match = RESOURCE.match(name)
+        kind_match = RESOURCE.fullmatch(name)
         assert kind_match is not None  # the names were picked by this pattern
         # $HOME as the audited machine wrote it; client_path maps it under --root again.
         home = Path(files.display(user.home))
@@ -131,7 +150,7 @@ def _scan_folder(
             yield _pop3(files, user, instance, path, groups, names_of, maildir)
         elif kind == "imap":
             yield _imap(files, user, instance, path, groups, names_of)
-    if not pop_used and maildir.exists and maildir.bytes:
+    if not pop_used and maildir.exists and (maildir.bytes or not maildir.measured):
         yield LocalMailbox(
             client=Client.KMAIL,
             user=user.name,
@@ -145,10 +164,14 @@ def _scan_folder(
 def _agent_names(files: MachineFiles, user: UserHome, folder: Path) -> dict[str, str]:
     """Instance -> the name the user gave it: [Agent] Name in akonadi/agent_config_<instance>
     (written by Akonadi's AgentManager.setAgentInstanceName)."""
-    found = {}
-    for config in sorted((folder / "akonadi").glob("agent_config_akonadi_*_resource_*")):
-        if config.suffix:
-            continue  # the _changes.dat replay logs beside them
+    found: dict[str, str] = {}
+    try:
+        listed = files.entries(folder / "akonadi")
+    except UnreadableFile:
+        return found  # the names are a nicety: the resources' own rc files name them too
+    for config, is_folder in listed:
+        if is_folder or not AGENT_CONFIG.fullmatch(config.name):
+            continue
         try:
             text = files.read_bytes(config, RC_LIMIT).decode("utf-8", "replace")
         except UnreadableFile:
@@ -164,8 +187,8 @@ def _flag(values: dict[str, str], key: str) -> bool:
 
 
 def _number(values: dict[str, str], key: str, default: int) -> int:
-    text = values.get(key, "")
-    return int(text) if text.lstrip("-").isdigit() else default
+    number = small_int(values.get(key))
+    return default if number is None else number
 
 
 def _pop3(
@@ -196,13 +219,12 @@ def _pop3(
         detail = "mail is removed from the server once downloaded"
     detail += f" (leaveOnServer={values.get('leaveOnServer', 'absent: false')}"
     detail += f", leaveOnServerDays={values.get('leaveOnServerDays', 'absent: -1')})"
-    store = LocalStore(
-        maildir.path,
-        maildir.bytes,
-        maildir.exists,
-        note="KMail's local folders, where POP3 mail is delivered (the target folder itself is "
-        "known only to Akonadi's database)",
+    where = (
+        "KMail's local folders, where POP3 mail is delivered (the target folder itself is "
+        "known only to Akonadi's database)"
     )
+    measured = (maildir.note or "").removeprefix(LOCAL_FOLDERS).removeprefix("; ")
+    store = replace(maildir, note="; ".join(n for n in (where, measured) if n))
     return Account(
         client=Client.KMAIL,
         user=user.name,
@@ -274,9 +296,4 @@ def _local_folders(
             path = files.client_path(written, base=user.home)
         except UnreadableFile as exc:
             return LocalStore(written, 0, exists=False, note=exc.reason, measured=False)
-    shown = files.display(path)
-    try:
-        real = files.check_inside(path)
-    except UnreadableFile as exc:
-        return LocalStore(shown, 0, exists=False, note=f"local folders {exc.reason}")
-    return LocalStore(shown, files.mail_bytes(real, NOT_MAIL), note="KMail's local folders")
+    return measure_store(files, path, NOT_MAIL, LOCAL_FOLDERS, what="local folders")

@@ -17,6 +17,7 @@ from mailaudit.machine import MachineFiles, UserHome
 from mailaudit.model import Client, Skipped
 from mailaudit.sources.base import Found
 from mailaudit.sources.detection import measure, unknown_account
+from mailaudit.sources.numbers import port_number
 from mailaudit.sources.sqlite_snapshot import snapshot
 
 STORE = "AppData/Local/Mailbird/Store/Store.db"
@@ -32,7 +33,7 @@ MOST_ACCOUNTS = 200
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     database = user.home / STORE
-    if not database.is_file():
+    if files.find_file(database) is None:
         return
     origin = files.display(database)
     store = measure(files, database.parent, "Mailbird's store, shared by all its accounts")
@@ -42,8 +43,9 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     except UnreadableFile as exc:
         yield Skipped(Client.MAILBIRD.value, origin, f"Store.db {exc.reason}")
         return
-    except sqlite3.Error as exc:
-        yield Skipped(Client.MAILBIRD.value, origin, f"Store.db is not a readable database ({exc})")
+    except sqlite3.Error:
+        # sqlite3's message may quote the file (a column name): not shown.
+        yield Skipped(Client.MAILBIRD.value, origin, "Store.db is not a readable database")
         return
     for number, row in enumerate(rows):
         address = row.get("address")
@@ -59,7 +61,7 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
             store,
             email=address if address and "@" in address else None,
             host=row.get("host"),
-            port=int(port) if port and port.isdigit() else None,
+            port=port_number(port),
         )
 
 
@@ -77,8 +79,18 @@ def _accounts(connection: sqlite3.Connection) -> Iterator[dict[str, str]]:
     selected = ", ".join(f'"{c}"' for c in chosen.values())
     query = f"SELECT {selected} FROM Accounts LIMIT {MOST_ACCOUNTS}"  # names from the allow-list
     for row in connection.execute(query):
+        # A column holds what the file puts there: only text without NUL, and whole numbers,
+        # are values; a BLOB or a float where text belongs is absent.
         yield {
-            field: str(value)
+            field: text
             for field, value in zip(chosen, row, strict=True)
-            if value is not None and str(value).strip()
+            if (text := _text(value)) is not None
         }
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if abs(value) < 10**10 else None
+    if isinstance(value, str) and value.strip() and "\0" not in value:
+        return value.strip()
+    return None

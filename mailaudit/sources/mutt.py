@@ -27,6 +27,8 @@ from mailaudit.errors import UnreadableFile
 from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
 from mailaudit.model import Account, Client, Endpoint, LocalStore, Protocol, Security, Skipped
 from mailaudit.sources.base import Found
+from mailaudit.sources.local_store import measure_store
+from mailaudit.sources.numbers import port_number
 
 SOURCE = Client.MUTT.value
 RC_FILES = (
@@ -145,8 +147,9 @@ def _run(
     if verb == "source":
         for name in rest:
             if name.rstrip().endswith("|"):
+                # The command is not quoted: it may carry a password.
                 config.problems.append(
-                    f"{files.display(path)}: `source {name}` runs a command; not followed"
+                    f"{files.display(path)}: a `source` runs a command; not followed"
                 )
                 continue
             _read(files, user, _expand(files, user, name, path.parent), config, depth + 1)
@@ -191,7 +194,15 @@ def _expand(files: MachineFiles, user: UserHome, written: str, base: Path) -> Pa
 
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
-    first = next((user.home / n for n in RC_FILES if (user.home / n).is_file()), None)
+    first = None
+    for name in RC_FILES:  # the first one there is the one mutt reads
+        try:
+            first = files.find_file(user.home / name)
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(SOURCE, files.display(Path(exc.path)), exc.reason)
+            continue
+        if first is not None:
+            break
     if first is None:
         return
     config = read_config(files, user, first)
@@ -227,7 +238,7 @@ def parse_url(url: str) -> _Url:
     if host.startswith("["):  # [IPv6]:port
         host, _, port_text = hostport[1:].partition("]")
         port_text = port_text.lstrip(":")
-    port = int(port_text) if port_text.isdigit() else None
+    port = port_number(port_text)
     return _Url(scheme.lower(), name or None, host or None, port)
 
 
@@ -312,12 +323,4 @@ def _spool(files: MachineFiles, user: UserHome, values: dict[str, str]) -> Local
         note = "the default $spoolfile, /var/mail/$USER"
     else:
         path = _expand(files, user, written, user.home)
-    shown = files.display(path)
-    try:
-        real = files.check_inside(path)
-        size = files.mail_bytes(real, NOT_MAIL) if real.is_dir() else real.stat().st_size
-    except UnreadableFile as exc:
-        return LocalStore(shown, 0, exists=False, note=f"{note}; {exc.reason}")
-    except OSError as exc:
-        return LocalStore(shown, 0, exists=False, note=f"{note}; {exc.strerror}")
-    return LocalStore(shown, size, note=note)
+    return measure_store(files, path, NOT_MAIL, note, what="$spoolfile")

@@ -25,7 +25,7 @@ ADDRESS_KEYS = ("EmailAddress", "emailAddress", "Email", "email", "UserPrincipal
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     path = user.home / SETTINGS
-    if not path.is_file():
+    if files.find_file(path) is None:
         return
     origin = files.display(path)
     try:
@@ -33,8 +33,13 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     except UnreadableFile as exc:
         yield Skipped(Client.OUTLOOK_NEW.value, origin, f"UserSettings.json {exc.reason}")
         return
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        yield Skipped(Client.OUTLOOK_NEW.value, origin, f"UserSettings.json is not JSON ({exc})")
+    except UnicodeDecodeError:
+        yield Skipped(Client.OUTLOOK_NEW.value, origin, "UserSettings.json is not UTF-8 text")
+        return
+    except (json.JSONDecodeError, RecursionError) as exc:
+        # The position only: the decoder's message may quote the text.
+        where = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "nested too deep"
+        yield Skipped(Client.OUTLOOK_NEW.value, origin, f"UserSettings.json is not JSON ({where})")
         return
     store = measure(
         files, path.parent, "the new Outlook's local cache (the mail itself is on the server)"

@@ -58,6 +58,16 @@ class Dbx:
 
 
 @dataclass(frozen=True)
+class StoreFolder:
+    """An identity's store folder and its .dbx files, with what could not be read of it."""
+
+    root: Path
+    dbx: list[Dbx]
+    not_listed: str | None = None  # why the folder itself could not be listed: nothing measured
+    unreadable: int = 0  # .dbx files that could not be read: the sizes are a lower bound
+
+
+@dataclass(frozen=True)
 class Identity:
     guid: str
     name: str
@@ -78,14 +88,14 @@ def _scan_registry(
     files: MachineFiles, user: UserHome, root: RegistryKey, origin: str
 ) -> Iterator[Found]:
     identities = _identities(root)
-    folders: dict[str, tuple[Path, list[Dbx]]] = {}
+    folders: dict[str, StoreFolder] = {}
     for identity in identities:
         store = _store(files, user, identity, origin)
         if isinstance(store, Skipped):
             yield store
         elif store is not None:
             folders[identity.guid] = store
-            for dbx in store[1]:
+            for dbx in store.dbx:
                 if dbx.damaged:
                     yield Skipped(
                         SOURCE,
@@ -111,16 +121,15 @@ def _scan_registry(
         found = folders.get(identity.guid)
         if found is None:
             continue
-        root_path, dbx_files = found
-        local = _local_folders(files, root_path, dbx_files, identity)
-        if local.bytes and local.path not in pop_stores:
+        local = _local_folders(files, found, identity)
+        if (local.bytes or not local.measured) and local.path not in pop_stores:
             yield LocalMailbox(
                 client=Client.OUTLOOK_EXPRESS,
                 user=user.name,
                 profile=f"identity {identity.name}",
                 name="Local Folders",
                 store=local,
-                origin=files.display(root_path),
+                origin=files.display(found.root),
             )
 
 
@@ -143,51 +152,49 @@ def _identities(root: RegistryKey) -> list[Identity]:
 
 def _store(
     files: MachineFiles, user: UserHome, identity: Identity, origin: str
-) -> tuple[Path, list[Dbx]] | Skipped | None:
+) -> StoreFolder | Skipped | None:
     key = identity.key.subkey(STORE_KEY)
     written = _text(key.values().get("store root")) if key is not None else None
     if written is None:
         return None
     try:
         root = expand_store_root(files, written, user.home)
-        real = files.check_inside(root)
+        files.check_inside(root)
     except UnreadableFile as exc:
+        # The value is not quoted: a registry value may hold anything.
         return Skipped(
             SOURCE,
             f"{origin}: {identity.key.path}\\{STORE_KEY}",
-            f"Store Root {written!r} {exc.reason}; the .dbx folders cannot be read",
+            f"Store Root {exc.reason}; the .dbx folders cannot be read",
         )
-    return root, _dbx_files(files, real)
+    return _dbx_files(files, root)
 
 
-def _dbx_files(files: MachineFiles, folder: Path) -> list[Dbx]:
-    found = []
+def _dbx_files(files: MachineFiles, folder: Path) -> StoreFolder:
     try:
-        with os.scandir(folder) as entries:
-            names = sorted(
-                e.name
-                for e in entries
-                if e.is_file(follow_symlinks=False) and e.name.lower().endswith(".dbx")
-            )
-    except OSError:
-        return []
-    for name in names:
-        path = folder / name
+        entries = files.entries(folder)
+    except UnreadableFile as exc:
+        return StoreFolder(folder, [], not_listed=exc.reason)
+    found = []
+    unreadable = 0
+    for path, is_folder in entries:
+        if is_folder or not path.name.lower().endswith(".dbx"):
+            continue
         try:
-            size = path.stat().st_size
-            head = _head(files, path)
+            size, head = _head(files, path)
         except (OSError, UnreadableFile):
+            unreadable += 1  # a FIFO, a link out, no permission: counted, never taken as empty
             continue
         found.append(Dbx(path, size, *read_file_info(head), damaged=head[:4] != MAGIC))
-    return found
+    return StoreFolder(folder, found, unreadable=unreadable)
 
 
-def _head(files: MachineFiles, path: Path) -> bytes:
-    """The first bytes of a .dbx (the folders can be large: never read whole)."""
+def _head(files: MachineFiles, path: Path) -> tuple[int, bytes]:
+    """The size and the first bytes of a .dbx (the folders can be large: never read whole)."""
     real = files.check_inside(path)
     fd = open_read_only(real)
     try:
-        return os.read(fd, HEADER_READ)
+        return os.fstat(fd).st_size, os.read(fd, HEADER_READ)
     finally:
         os.close(fd)
 
@@ -213,7 +220,7 @@ def _account(
     key: RegistryKey,
     identity: Identity | None,
     identities: list[Identity],
-    folders: dict[str, tuple[Path, list[Dbx]]],
+    folders: dict[str, StoreFolder],
 ) -> Iterator[Found]:
     where = f"{origin}: {key.path}"
     try:
@@ -283,31 +290,36 @@ def _account_store(
     key_name: str,
     protocol: Protocol,
     owners: list[Identity],
-    folders: dict[str, tuple[Path, list[Dbx]]],
+    folders: dict[str, StoreFolder],
 ) -> LocalStore | None:
     for identity in owners:
         found = folders.get(identity.guid)
         if found is None:
             continue
-        root, dbx_files = found
         if protocol is Protocol.POP3:
-            return _local_folders(files, root, dbx_files, identity)
-        own = [d for d in dbx_files if d.account_key == key_name]
-        if own:
-            return LocalStore(
-                files.display(root),
-                sum(d.size for d in own),
-                note=f"{len(own)} .dbx folder(s) of this account (offline copy)",
-            )
+            return _local_folders(files, found, identity)
+        own = [d for d in found.dbx if d.account_key == key_name]
+        if own or found.not_listed:
+            note = f"{len(own)} .dbx folder(s) of this account (offline copy)"
+            return _sized(files, found, own, note)
     return None
 
 
-def _local_folders(
-    files: MachineFiles, root: Path, dbx_files: list[Dbx], identity: Identity
-) -> LocalStore:
-    local = [d for d in dbx_files if d.source_type == SOURCE_LOCAL]
+def _local_folders(files: MachineFiles, found: StoreFolder, identity: Identity) -> LocalStore:
+    local = [d for d in found.dbx if d.source_type == SOURCE_LOCAL]
     note = f"Local Folders of identity {identity.name}, shared by its POP3 accounts"
-    if any(d.path.name.lower() == "pop3uidl.dbx" for d in dbx_files):
+    if any(d.path.name.lower() == "pop3uidl.dbx" for d in found.dbx):
         note += "; Pop3uidl.dbx shows mail was once left on the server"
     # Deleted messages stay in a .dbx until it is compacted: the size can over-count.
-    return LocalStore(files.display(root), sum(d.size for d in local), note=note)
+    return _sized(files, found, local, note)
+
+
+def _sized(files: MachineFiles, found: StoreFolder, chosen: list[Dbx], note: str) -> LocalStore:
+    """The bytes of `chosen`; "not measured" with the reason when the folder could not be
+    listed, a lower bound when some .dbx could not be read."""
+    shown = files.display(found.root)
+    if found.not_listed:
+        return LocalStore(shown, 0, note=f"the store folder {found.not_listed}", measured=False)
+    if found.unreadable:
+        note += f"; {found.unreadable} .dbx file(s) could not be read: the size is a lower bound"
+    return LocalStore(shown, sum(d.size for d in chosen), note=note)

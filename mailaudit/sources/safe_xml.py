@@ -29,6 +29,7 @@ def parse_xml(document: bytes | str) -> Element:
     """The root element. Raises NotWellFormed."""
     parser = expat.ParserCreate()
     stack: list[Element] = []
+    pieces: list[list[str]] = []  # the text of each open element, joined when it closes
     roots: list[Element] = []
 
     def refuse(*_: object) -> None:
@@ -38,13 +39,16 @@ def parse_xml(document: bytes | str) -> Element:
         element = Element(tag, attributes)
         (stack[-1].children if stack else roots).append(element)
         stack.append(element)
+        pieces.append([])
 
     def end(tag: str) -> None:
-        stack.pop()
+        # Joined once: adding each piece to a string copies it again (quadratic on a text of
+        # many entities, which expat hands over one by one).
+        stack.pop().text = "".join(pieces.pop())
 
     def characters(data: str) -> None:
-        if stack:
-            stack[-1].text += data
+        if pieces:
+            pieces[-1].append(data)
 
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse

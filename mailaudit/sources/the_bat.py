@@ -9,9 +9,11 @@ with MESSAGES.TBB, the messages [C]. The Bat! is POP3-first and keeps POP3 mail 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+from mailaudit.errors import UnreadableFile
 from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
-from mailaudit.model import Client
+from mailaudit.model import Client, Skipped
 from mailaudit.sources.base import Found
 from mailaudit.sources.detection import measure, unknown_account
 
@@ -21,7 +23,7 @@ MAIL_FOLDERS = (
     "Application Data/The Bat!",  # Windows XP
     "Application Data/The Bat!/MAIL",
 )
-SETTINGS = ("ACCOUNT.CFN", "ACCOUNT.CFG", "account.cfn", "account.cfg")
+SETTINGS = ("account.cfn", "account.cfg")  # compared case-insensitively, as Windows does
 
 
 class OnlyMessageBases(IgnoreRule):
@@ -40,18 +42,29 @@ MESSAGE_BASES = OnlyMessageBases()
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     seen = set()
     for relative in MAIL_FOLDERS:
-        folder = user.home / relative
-        if not folder.is_dir():
-            continue
         try:
-            accounts = sorted(p for p in folder.iterdir() if p.is_dir())
-        except OSError:
-            continue  # an unreadable folder: nothing to name
+            folder = files.find_folder(user.home / relative)
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(Client.THE_BAT.value, files.display(Path(exc.path)), exc.reason)
+            continue
+        if folder is None:
+            continue
+        accounts = [path for path, is_folder in files.entries(folder) if is_folder]
         for account in accounts:
-            settings = next((account / n for n in SETTINGS if (account / n).is_file()), None)
-            if settings is None or account in seen:
+            if account in seen:
                 continue
             seen.add(account)
+            try:
+                settings = _settings_file(files, account)
+            except UnreadableFile as exc:
+                yield Skipped(
+                    Client.THE_BAT.value,
+                    files.display(account),
+                    f"{exc.reason}; if it is an account's folder, that account is not listed",
+                )
+                continue
+            if settings is None:
+                continue
             yield unknown_account(
                 Client.THE_BAT,
                 user,
@@ -62,3 +75,10 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
                 measure(files, account, "The Bat!'s message bases (.TBB)", MESSAGE_BASES),
                 note="protocol unknown: check in The Bat! (usually POP3, mail kept only here)",
             )
+
+
+def _settings_file(files: MachineFiles, account: Path) -> Path | None:
+    """ACCOUNT.CFN (or .CFG) in an account folder, whatever its case; None when the folder has
+    none. Raises UnreadableFile when it cannot be listed."""
+    names = {path.name.lower(): path for path, _ in files.entries(account)}
+    return next((names[n] for n in SETTINGS if n in names), None)

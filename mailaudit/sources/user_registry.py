@@ -13,7 +13,7 @@ from mailaudit.machine import MachineFiles, UserHome
 from mailaudit.sources.registry import RegistryError, RegistryKey, open_hive
 from mailaudit.sources.registry_live import live_hives
 
-HIVE_NAMES = ("NTUSER.DAT", "ntuser.dat", "NTUser.dat")
+HIVE_NAME = "ntuser.dat"  # compared case-insensitively, as Windows does
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,17 @@ def user_registry(files: MachineFiles, user: UserHome) -> UserRegistry:
         live = dict(live_hives())  # empty off Windows
         if user.name in live:
             return UserRegistry(live[user.name], "registry")
-    hive_path = next((user.home / n for n in HIVE_NAMES if (user.home / n).is_file()), None)
+    try:
+        entries = files.children(user.home)
+    except UnreadableFile as exc:
+        return UserRegistry(None, files.display(user.home), (f"the home folder {exc.reason}",))
+    # Whatever its case, and whatever it is: a FIFO or a link of that name is opened through
+    # MachineFiles, which refuses it with a reason.
+    hive_path = next((p for p in entries if p.name.lower() == HIVE_NAME), None)
     if hive_path is None:
         return UserRegistry(None, "")
     try:
-        info = hive_path.stat()
+        info = hive_path.lstat()
     except OSError:
         return UserRegistry(None, files.display(hive_path), (f"{hive_path.name} cannot be read",))
     return _open(files, hive_path, info.st_mtime_ns, info.st_size)

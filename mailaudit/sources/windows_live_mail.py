@@ -15,14 +15,13 @@ What the reader relies on (Mozilla's WLM importer, nsWMUtils.cpp and nsWMSetting
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from xml.parsers import expat
 
 from mailaudit.errors import UnreadableFile
-from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
+from mailaudit.machine import ABSENT, IgnoreRule, MachineFiles, UserHome
 from mailaudit.model import (
     Account,
     Client,
@@ -34,12 +33,18 @@ from mailaudit.model import (
     Skipped,
 )
 from mailaudit.sources.base import Found
+from mailaudit.sources.local_store import measure_store
 from mailaudit.sources.registry import RegistryError, RegistryKey
 from mailaudit.sources.user_registry import is_windows_xp_home, user_registry
 
 ACCOUNT_FILE_LIMIT = 1024 * 1024  # real files are a few KB
 SEARCH_DEPTH = 8  # the importer searches without a limit; real roots are two or three deep
 SEARCH_FOLDERS = 20_000  # folders looked into per root, so a hostile tree cannot stall the scan
+MOST_NOTES = 20  # unlistable folders named one by one; more would drown the report
+
+# Folder and note -> its measured store, for one store root: every POP3 account whose file
+# lies in the root shares one folder, and a hostile root may hold thousands of account files.
+Sizes = dict[tuple[Path, str | None], LocalStore]
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,13 @@ def _scan_product(
     registry_origin: str,
 ) -> Iterator[Found]:
     source = product.client.value
-    defaults = [user.home / d for d in product.defaults if (user.home / d).is_dir()]
+    defaults = []
+    for default in product.defaults:
+        try:
+            if files.find_folder(user.home / default):
+                defaults.append(user.home / default)
+        except UnreadableFile as exc:  # a folder on the way is locked: named; go on
+            yield Skipped(source, files.display(Path(exc.path)), exc.reason)
     if is_windows_xp_home(user.home):
         defaults = [d for d in defaults if "AppData" not in d.parts] or defaults
     named: Path | None = None
@@ -129,7 +140,7 @@ def _scan_product(
             yield Skipped(
                 source,
                 f"{registry_origin}: HKCU\\{product.key}",
-                f"Store Root {written!r} {exc.reason}; the mail store cannot be read",
+                f"Store Root {exc.reason}; the mail store cannot be read",
             )
             named = None
     roots = [named] if named is not None else defaults[:1]
@@ -137,14 +148,15 @@ def _scan_product(
         yield from _scan_root(files, user, product, root)
     if named is not None:
         for stale in defaults:
-            if _same(files, stale, named) or not _account_files(stale)[0]:
+            if _same(files, stale, named) or not _has_account_files(files, stale):
                 continue
+            old = _measure(files, stale, None)
+            size = f"{old.bytes} bytes of messages" if old.measured else "messages"
             yield Skipped(
                 source,
                 files.display(stale),
                 f"account files in a store folder {CLIENT_WORDS[product.client]} no longer uses "
-                f"(Store Root is {files.display(named)}); its "
-                f"{files.mail_bytes(stale, MESSAGES)} bytes of messages are an old copy",
+                f"(Store Root is {files.display(named)}); its {size} are an old copy",
             )
 
 
@@ -194,45 +206,75 @@ def _same(files: MachineFiles, one: Path, other: Path) -> bool:
         return False
 
 
-def _account_files(root: Path) -> tuple[list[Path], bool]:
-    """Every *.oeaccount below `root`, and whether the search stopped at its bounds."""
+@dataclass
+class _Search:
+    found: list[Path]
+    cut_short: bool = False  # stopped at SEARCH_FOLDERS
+    unlisted: list[UnreadableFile] = field(default_factory=list)  # not listable
+
+
+def _has_account_files(files: MachineFiles, folder: Path) -> bool:
+    try:
+        return bool(_account_files(files, folder).found)
+    except UnreadableFile:
+        return False
+
+
+def _account_files(files: MachineFiles, root: Path) -> _Search:
+    """Every *.oeaccount below `root` (a FIFO or a link of that name too: reading it says why
+    it cannot be used), the folders that could not be searched, and whether the search stopped
+    at its bounds. Raises UnreadableFile when `root` itself cannot be listed."""
     found: list[Path] = []
+    unlisted: list[UnreadableFile] = []
     pending = [(root, 0)]
     looked = 0
     while pending:
         folder, depth = pending.pop()
         looked += 1
         if looked > SEARCH_FOLDERS:
-            return sorted(found), True
+            return _Search(sorted(found), True, unlisted)
         try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False) and depth < SEARCH_DEPTH:
-                        pending.append((Path(entry.path), depth + 1))
-                    elif entry.is_file(follow_symlinks=False) and entry.name.lower().endswith(
-                        ".oeaccount"
-                    ):
-                        found.append(Path(entry.path))
-        except OSError:
+            entries = files.entries(folder)
+        except UnreadableFile as exc:
+            if folder == root:
+                raise
+            unlisted.append(exc)
             continue
-    return sorted(found), False
+        for path, is_folder in entries:
+            if is_folder and depth < SEARCH_DEPTH:
+                pending.append((path, depth + 1))
+            elif not is_folder and path.name.lower().endswith(".oeaccount"):
+                found.append(path)
+    return _Search(sorted(found), False, unlisted)
 
 
 def _scan_root(
     files: MachineFiles, user: UserHome, product: Product, root: Path
 ) -> Iterator[Found]:
     source = product.client.value
-    paths, cut_short = _account_files(root)
-    if cut_short:
+    try:
+        search = _account_files(files, root)
+    except UnreadableFile as exc:
+        if exc.reason != ABSENT:  # a Store Root not created yet holds nothing to report
+            yield Skipped(source, files.display(Path(exc.path)), f"store folder {exc.reason}")
+        return
+    for folder in search.unlisted[:MOST_NOTES]:
+        yield Skipped(
+            source,
+            files.display(Path(folder.path)),
+            f"a folder of the store {folder.reason}; account files in it were not searched for",
+        )
+    if search.cut_short:
         yield Skipped(
             source,
             files.display(root),
             f"the store folder has over {SEARCH_FOLDERS} folders; accounts further in were not "
             "searched for",
         )
-    shared = _shared_folder(root, product)
+    shared = _shared_folder(files, root, product)
     shared_used = False
-    for path in paths:
+    sizes: Sizes = {}  # a folder is measured once, however many account files lie in it
+    for path in search.found:
         try:
             settings = parse_account_file(files.read_bytes(path, ACCOUNT_FILE_LIMIT))
         except UnreadableFile as exc:
@@ -241,14 +283,14 @@ def _scan_root(
         except NotAnAccountFile as exc:
             yield Skipped(source, files.display(path), f"{path.name} is {exc}")
             continue
-        found = list(_account(files, user, product, root, shared, path, settings))
+        found = list(_account(files, user, product, root, shared, path, settings, sizes))
         for item in found:
             if isinstance(item, Account) and item.local_store and shared is not None:
                 shared_used |= item.local_store.path == files.display(shared)
         yield from found
     if shared is not None and not shared_used:
         store = _measure(files, shared, None)
-        if store.bytes:
+        if store.bytes or not store.measured:
             yield LocalMailbox(
                 client=product.client,
                 user=user.name,
@@ -259,9 +301,9 @@ def _scan_root(
             )
 
 
-def _shared_folder(root: Path, product: Product) -> Path | None:
+def _shared_folder(files: MachineFiles, root: Path, product: Product) -> Path | None:
     for candidate in (product.shared_folder, "Storage Folders", "Local Folders"):
-        if (root / candidate).is_dir():
+        if files.find_folder(root / candidate):
             return root / candidate
     return None
 
@@ -315,7 +357,7 @@ def parse_account_file(data: bytes) -> dict[str, str]:
             "damaged or cut off"
         ) from None
     if root_tag != ["MessageAccount"]:
-        raise NotAnAccountFile(f"XML without a <MessageAccount> root ({root_tag[:1]})")
+        raise NotAnAccountFile("XML without a <MessageAccount> root")
     return settings
 
 
@@ -331,6 +373,7 @@ def _account(
     shared: Path | None,
     path: Path,
     settings: dict[str, str],
+    sizes: Sizes,
 ) -> Iterator[Found]:
     origin = files.display(path)
     problems: list[str] = []
@@ -359,7 +402,7 @@ def _account(
         leave_on_server=leave,
         leave_on_server_days=days,
         leave_on_server_detail=detail,
-        local_store=_local_store(files, product, root, shared, path.parent, protocol),
+        local_store=_local_store(files, product, root, shared, path.parent, protocol, sizes),
     )
     for problem in problems:
         yield Skipped(product.client.value, origin, problem)
@@ -382,15 +425,16 @@ class AccountSettings:
         return self.settings.get(name) or None
 
     def dword(self, name: str) -> int | None:
-        """WLM writes DWORDs as 8 hex digits; a value that is not hex is noted, left out."""
+        """WLM writes DWORDs as 8 hex digits; a value that is not hex is noted, left out (and not
+        quoted: a mistyped setting may hold anything)."""
         raw = self.settings.get(name)
         if raw is None or raw == "":
             return None
-        try:
-            return int(raw, 16)
-        except ValueError:
-            self.problems.append(f"{name} is {raw[:40]!r}, not a hexadecimal DWORD; left out")
-            return None
+        digits = raw.strip().lower().removeprefix("0x")
+        if 0 < len(digits) <= 8 and all(c in "0123456789abcdef" for c in digits):
+            return int(digits, 16)
+        self.problems.append(f"{name} is not a hexadecimal DWORD; left out")
+        return None
 
 
 def incoming_endpoint(
@@ -450,6 +494,7 @@ def _local_store(
     shared: Path | None,
     folder: Path,
     protocol: Protocol,
+    sizes: Sizes,
 ) -> LocalStore | None:
     """The account's folder of .eml files: where its .oeaccount lies. POP3 mail of an account
     whose file lies in the root itself or in the shared folders goes to those shared folders
@@ -460,17 +505,18 @@ def _local_store(
     if protocol is Protocol.POP3 and (in_shared or product.client is Client.WINDOWS_MAIL):
         if shared is None:
             return LocalStore(files.display(root), 0, exists=False, note="no local mail folder")
-        return _measure(files, shared, "shared by the POP3 accounts of this store")
+        return _measure(files, shared, "shared by the POP3 accounts of this store", sizes)
     if folder == root:
         return None  # no folder of its own: nothing to measure that is this account's
     note = "offline copy of the mail on the IMAP server" if protocol is Protocol.IMAP else None
-    return _measure(files, folder, note)
+    return _measure(files, folder, note, sizes)
 
 
-def _measure(files: MachineFiles, folder: Path, note: str | None) -> LocalStore:
-    shown = files.display(folder)
-    try:
-        real = files.check_inside(folder)
-    except UnreadableFile as exc:
-        return LocalStore(shown, 0, exists=False, note=f"mail folder {exc.reason}")
-    return LocalStore(shown, files.mail_bytes(real, MESSAGES), note=note)
+def _measure(
+    files: MachineFiles, folder: Path, note: str | None, sizes: Sizes | None = None
+) -> LocalStore:
+    if sizes is None:
+        return measure_store(files, folder, MESSAGES, note)
+    if (folder, note) not in sizes:
+        sizes[folder, note] = measure_store(files, folder, MESSAGES, note)
+    return sizes[folder, note]

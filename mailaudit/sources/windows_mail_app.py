@@ -22,9 +22,9 @@ DATA = "AppData/Local/Comms/Unistore/data"
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     store = user.home / STORE
-    if not store.is_file():
+    if files.find_file(store) is None:
         return
-    if not (user.home / PACKAGE).is_dir():
+    if files.find_folder(user.home / PACKAGE) is None:
         return  # Comms is shared with People and Calendar: only the Mail app's package says Mail
     yield unknown_account(
         Client.WINDOWS_MAIL_APP,
