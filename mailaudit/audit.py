@@ -9,13 +9,12 @@ Nothing here prints; progress goes to the callback the caller passes.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mailaudit import __version__, discover, providers
+from mailaudit import __version__, aio, discover, providers
 from mailaudit.advise import Policy, advise
 from mailaudit.classify import classify
 from mailaudit.discover import Findings, Question
@@ -224,7 +223,7 @@ def probe_accounts(
         probe_options = replace(
             options.probe, credentials=_credentials(accounts, configured, options)
         )
-        findings, listed, probes = asyncio.run(
+        findings, listed, probes = aio.run(
             _network(questions, configured, listed, known, probe_options, tell)
         )
     finished = []

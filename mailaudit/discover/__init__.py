@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from mailaudit import aio
 from mailaudit import providers as provider_data
 from mailaudit.discover.autoconfig import fetch_autoconfig
 from mailaudit.discover.autoconfig import urls as autoconfig_urls
@@ -318,4 +319,4 @@ def lookup(
         probes = await probe_all(targets, options, progress, resolver)
         return [conclude(q, findings.get(q.domain or ""), *listed[q], probes) for q in questions]
 
-    return asyncio.run(network())
+    return aio.run(network())

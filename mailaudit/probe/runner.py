@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
+from mailaudit import aio
 from mailaudit.model import ProbeError, ProbeResult, ProbeStatus, Target, TlsSession
 from mailaudit.probe import imap, pop3, tls
 from mailaudit.probe.pop3 import Credentials
@@ -71,7 +72,7 @@ def run_probes(
     targets: list[Target], options: ProbeOptions, progress: Progress | None = None
 ) -> dict[Target, ProbeResult]:
     """Probe every distinct target; a result for each."""
-    return asyncio.run(probe_all(targets, options, progress))
+    return aio.run(probe_all(targets, options, progress))
 
 
 async def probe_all(
