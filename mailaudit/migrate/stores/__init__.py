@@ -1,1 +1,41 @@
-"""One reader per local mail format: mbox, maildir, mh, emlx, pst, eml."""
+"""One reader per local mail format: mbox, maildir, mh, emlx, pst, eml.
+
+fmt = detect_format(path)        # StoreFormat, or UnreadableStore with the reason
+store = open_store(path, fmt)    # a StoreReader; nothing is written, locked or created
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import NoReturn
+
+from mailaudit.migrate.stores.base import StoreReader
+from mailaudit.migrate.stores.maildir import MaildirStore, is_maildir
+from mailaudit.migrate.stores.shared import UnreadableStore
+
+__all__ = ["StoreFormat", "UnreadableStore", "detect_format", "open_store"]
+
+
+class StoreFormat(str, Enum):
+    MAILDIR = "maildir"
+
+
+def open_store(path: Path, fmt: StoreFormat) -> StoreReader:
+    if fmt is StoreFormat.MAILDIR:
+        return MaildirStore(path)
+    return assert_never(fmt)
+
+
+def assert_never(value: NoReturn) -> NoReturn:
+    """A format added to the enum but not wired above fails mypy here and the every-format test."""
+    raise AssertionError(f"unhandled store format: {value!r}")
+
+
+def detect_format(path: Path) -> StoreFormat:
+    """The format of the store at `path`, from its layout alone (no message is parsed)."""
+    if not path.exists():
+        raise UnreadableStore(path, "no such file or folder")
+    if path.is_dir() and (is_maildir(path) or any(is_maildir(p) for p in path.iterdir())):
+        return StoreFormat.MAILDIR
+    raise UnreadableStore(path, "not a mail store this tool can read")
