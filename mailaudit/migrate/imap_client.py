@@ -411,12 +411,16 @@ class Session:
 
     def _fail(self, error: WireError) -> None:
         self.broken = error
-        for waiting in self._pending.values():
+        futures: list[asyncio.Future[Response] | asyncio.Future[str]] = [*self._pending.values()]
+        if self._continuation is not None:
+            futures.append(self._continuation)
+        self._pending.clear()
+        for waiting in futures:
             if not waiting.done():
                 waiting.set_exception(error)
-        self._pending.clear()
-        if self._continuation is not None and not self._continuation.done():
-            self._continuation.set_exception(error)
+                # Marked as seen: an APPEND nobody waits for any more (its worker ended on the
+                # same error) must not be logged as an unhandled failure.
+                waiting.exception()
         self.wire.abort()
 
     # -- what the uploader asks --------------------------------------------------------------

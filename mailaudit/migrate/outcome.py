@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+# Skip reasons for mail that should have gone and could not: the run is not complete.
+LEFT_BEHIND = ("larger than the server takes", "unreadable", "empty message")
+
 
 class Verify(str, Enum):
     NONE = "none"
@@ -14,7 +17,8 @@ class Verify(str, Enum):
 
 @dataclass(frozen=True)
 class FolderOutcome:
-    source: str  # the folder as the client shows it, with its store
+    store: str  # the store's path
+    source: str  # the folder as the client shows it
     target: str | None  # the server's folder, as a person reads it
     skip: str | None  # the whole folder left out, and why
     messages: int = 0
@@ -31,8 +35,12 @@ class FolderOutcome:
 
     @property
     def complete(self) -> bool:
+        """Deleted mail is rightly left behind; mail too large or unreadable is not."""
         return self.skip is not None or (
-            not self.failed and not self.not_sent and self.verified is not False
+            not self.failed
+            and not self.not_sent
+            and self.verified is not False
+            and not any(reason.startswith(LEFT_BEHIND) for reason, _ in self.skipped)
         )
 
 

@@ -33,12 +33,16 @@ from mailaudit.migrate.ledger import Entry, Intent, Ledger
 from mailaudit.migrate.outcome import FolderOutcome, MigrationOutcome, Verify
 from mailaudit.migrate.progress import Meter, Progress, daily_quota
 from mailaudit.migrate.stores.base import StoredMessage, StoreReader
+from mailaudit.model import ProbeError
 from mailaudit.probe.wire import WireError
 
 # Answers after which sending more only makes it worse (RFC 5530 codes; Gmail and Microsoft
 # say it in words): stop cleanly, keep the ledger, run again later.
-STOP_CODES = {"OVERQUOTA", "LIMIT", "THROTTLED", "INUSE", "UNAVAILABLE"}
-STOP_WORDS = ("throttl", "bandwidth", "quota", "too many", "try again later")
+STOP_CODES = {"OVERQUOTA", "LIMIT"}
+STOP_WORDS = ("quota",)
+# Slow down now: no retry of anything in this run.
+THROTTLE_CODES = {"THROTTLED", "INUSE", "UNAVAILABLE"}
+THROTTLE_WORDS = ("throttl", "bandwidth", "too many", "try again later")
 CHECK_CHUNK = 200  # messages fetched back at once for hashing
 
 
@@ -90,7 +94,10 @@ async def migrate(
             try:
                 outcome = await job.run()
             except WireError as exc:
-                if attempt == options.attempts or options.dry_run:
+                # Only a connection lost mid-run is worth another go; a refused connection,
+                # a bad certificate or a failed login will be the same in a minute.
+                lost = exc.reason in (ProbeError.CLOSED, ProbeError.TIMEOUT)
+                if not (lost and job.surveyed) or attempt == options.attempts or options.dry_run:
                     raise
                 if progress is not None:
                     progress(f"connection lost ({exc.message}); picking up again ({attempt})")
@@ -145,7 +152,8 @@ class _Inventory:
 @dataclass
 class _Tally:
     mapping: FolderMap
-    source: str
+    source: str  # the ledger's name for the folder: store and folder path
+    store: str
     reader: StoreReader
     messages: int = 0
     bytes: int = 0
@@ -163,7 +171,8 @@ class _Tally:
 
     def outcome(self) -> FolderOutcome:
         return FolderOutcome(
-            source=self.source,
+            store=self.store,
+            source=self.mapping.source_name,
             target=self.mapping.target,
             skip=self.mapping.skip,
             messages=self.messages,
@@ -229,6 +238,7 @@ class _Job:
         self.utf8 = False
         self.multiappend = False
         self.append_limit: int | None = None
+        self.surveyed = False
 
     def say(self, text: str) -> None:
         if self.progress is not None:
@@ -244,6 +254,7 @@ class _Job:
             await self.survey(control)
         finally:
             await control.logout()
+        self.surveyed = True
         plan = [t for t in self.tallies if t.mapping.skip is None]
         meter = Meter(
             self.progress,
@@ -307,7 +318,7 @@ class _Job:
         for source in self.sources:
             folders = list(source.reader.folders())
             for mapping in map_folders(folders, server, o.include_trash, o.include_junk, o.folders):
-                tally = _Tally(mapping, _source_name(source, mapping), source.reader)
+                tally = _Tally(mapping, _source_name(source, mapping), source.name, source.reader)
                 self.tallies.append(tally)
                 if mapping.skip is not None:
                     continue
@@ -580,22 +591,25 @@ class _Job:
         # Refused: nothing of this APPEND is stored (RFC 3502: all or nothing).
         self.forget(batch, items)
         reason = text.strip()[:160] or status
-        if code in STOP_CODES or any(w in reason.lower() for w in STOP_WORDS):
-            self.stopped = f"the server said: {reason}; run again tomorrow to continue"
-            return size
-        if len(items) > 1:
-            # One bad message refuses a MULTIAPPEND: send them one by one to find it.
+        throttled = code in THROTTLE_CODES or any(w in reason.lower() for w in THROTTLE_WORDS)
+        if len(items) > 1 and not throttled:
+            # One message too large, or the quota filling up, refuses a whole MULTIAPPEND:
+            # one by one, whatever fits goes and the rest is told apart.
             for item in items:
-                done_one = await session.append(batch.mailbox, [item.outgoing])
+                if self.stopped:
+                    break
                 self.ledger_again(batch, [item])
+                done_one = await session.append(batch.mailbox, [item.outgoing])
                 await self.settle(session, done_one, batch, [item], meter)
             return size
-        item = items[0]
-        if code == "TOOBIG":
-            item.tally.skipped["larger than the server takes"] += 1
+        if _too_large(code, reason):
+            items[0].tally.skipped["larger than the server takes"] += 1
+            meter.advance(1, size)
+        elif throttled or code in STOP_CODES or any(w in reason.lower() for w in STOP_WORDS):
+            self.stopped = f"the server said: {reason}; run again tomorrow to continue"
         else:
-            item.tally.failed[reason] += 1
-        meter.advance(1, size)
+            items[0].tally.failed[reason] += 1
+            meter.advance(1, size)
         return size
 
     def ledger_again(self, batch: _Batch, items: list[_Item]) -> None:
@@ -656,6 +670,14 @@ class _Job:
             note = f"{len(wanted)} compared byte for byte"
             return True, note + (f", {unchecked} by Message-ID" if unchecked else "")
         return True, None
+
+
+def _too_large(code: str, reason: str) -> bool:
+    """TOOBIG (RFC 4469, 7889); Dovecot says LIMIT with words about the size."""
+    words = reason.lower()
+    return code == "TOOBIG" or (
+        "size" in words and any(w in words for w in ("larger", "too large", "too big"))
+    )
 
 
 def _source_name(source: Source, mapping: FolderMap) -> str:
