@@ -38,6 +38,7 @@ from mailaudit.probe.wire import Wire, WireError, open_connection
 _LITERAL_AT_END = re.compile(r"~?\{(\d{1,12})\}$")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 LITERAL_MINUS_LIMIT = 4096  # RFC 7888 §5: LITERAL- allows non-synchronising literals up to this
+WRITE_CHUNK = 256 * 1024
 MAX_UNTAGGED = 2_000_000  # untagged responses kept for one command (a FETCH of a huge mailbox)
 
 
@@ -325,7 +326,7 @@ class Session:
                 head = b""
                 if not quick and await self._await_continuation(done) is None:
                     return done  # refused before the literal: the completion says why
-                self._write(message.data)
+                await self._write_literal(message.data)
                 if message.utf8:
                     self._write(b")")
                 await self.wire.drain(self.timeout)
@@ -335,7 +336,15 @@ class Session:
     async def completion(self, done: asyncio.Future[Response]) -> Response:
         return await self._wait(done)
 
-    def _write(self, data: bytes) -> None:
+    async def _write_literal(self, data: bytes) -> None:
+        """A piece at a time, each handed on before the next: the TLS layer would otherwise
+        hold a second, encrypted copy of a large message."""
+        view = memoryview(data)
+        for start in range(0, len(view), WRITE_CHUNK):
+            self._write(view[start : start + WRITE_CHUNK])
+            await self.wire.drain(self.timeout)
+
+    def _write(self, data: bytes | memoryview) -> None:
         if self.broken is not None:
             raise self.broken
         self.wire.write(data)

@@ -63,8 +63,10 @@ class Ledger:
         self.db.executescript(SCHEMA)
         if hasattr(os, "chmod"):
             path.chmod(0o600)  # folder names and Message-IDs are the user's business
+        self._done: list[tuple[int | None, int | None, str, str, str, str]] = []
 
     def close(self) -> None:
+        self.flush()
         self.db.close()
 
     def entries(self, destination: str, mailbox: str, source: str) -> dict[str, Entry]:
@@ -81,8 +83,10 @@ class Ledger:
     def sending(
         self, destination: str, mailbox: str, source: str, intents: Iterable[Intent]
     ) -> None:
-        """Record intents in one synced transaction, before any of them is sent."""
+        """Record intents in one synced transaction, before any of them is sent (with the
+        UIDs learnt since the last one)."""
         with self._transaction():
+            self._write_done()
             self.db.executemany(
                 "INSERT INTO sent (destination, mailbox, source, key, message_id, size, digest, "
                 "state) VALUES (?, ?, ?, ?, ?, ?, ?, 'sending') "
@@ -104,19 +108,33 @@ class Ledger:
         uidvalidity: int | None,
         uids: Iterable[int | None],
     ) -> None:
-        with self._transaction():
-            self.db.executemany(
-                "UPDATE sent SET state = 'done', uidvalidity = ?, uid = ? "
-                "WHERE destination = ? AND mailbox = ? AND source = ? AND key = ?",
-                [
-                    (uidvalidity, uid, destination, mailbox, source, key)
-                    for key, uid in zip(keys, uids, strict=True)
-                ],
-            )
+        """Note the UIDs; they reach the disk with the next intents or flush(). One sync per
+        APPEND would cost more than the upload: a mark lost in a crash only leaves the message
+        in doubt, and the next run finds it on the server by its Message-ID."""
+        self._done += [
+            (uidvalidity, uid, destination, mailbox, source, key)
+            for key, uid in zip(keys, uids, strict=True)
+        ]
+        if len(self._done) >= 1000:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._done:
+            with self._transaction():
+                self._write_done()
+
+    def _write_done(self) -> None:
+        self.db.executemany(
+            "UPDATE sent SET state = 'done', uidvalidity = ?, uid = ? "
+            "WHERE destination = ? AND mailbox = ? AND source = ? AND key = ?",
+            self._done,
+        )
+        self._done = []
 
     def forget(self, destination: str, mailbox: str, source: str, keys: Iterable[str]) -> None:
         """The server refused these (NO): nothing of them is stored, nothing is in doubt."""
         with self._transaction():
+            self._write_done()
             self.db.executemany(
                 "DELETE FROM sent WHERE destination = ? AND mailbox = ? AND source = ? "
                 "AND key = ? AND state = 'sending'",

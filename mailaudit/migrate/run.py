@@ -61,9 +61,9 @@ class MigrateOptions:
     session: SessionOptions
     state: Path
     connections: int = 2
-    window_bytes: int = 16 * 1024 * 1024  # in flight per connection, unanswered
+    window_bytes: int = 8 * 1024 * 1024  # in flight per connection, unanswered
     batch_messages: int = 50  # per MULTIAPPEND; per ledger transaction otherwise
-    batch_bytes: int = 8 * 1024 * 1024
+    batch_bytes: int = 4 * 1024 * 1024
     include_trash: bool = False
     include_junk: bool = False
     folders: tuple[str, ...] = ()  # --folder globs
@@ -457,11 +457,11 @@ class _Job:
     # -- 3. upload ---------------------------------------------------------------------------
 
     async def upload(self, plan: list[_Tally], meter: Meter) -> None:
-        o = self.options
-        sessions = [await self.connect() for _ in range(max(1, o.connections))]
-        queue: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=len(sessions) * 2)
+        connections = max(1, self.options.connections)
+        queue: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=connections)
+        sessions: list[Session] = []
         workers = [
-            asyncio.ensure_future(self.worker(session, queue, meter)) for session in sessions
+            asyncio.ensure_future(self.worker(sessions, queue, meter)) for _ in range(connections)
         ]
         try:
             await self.produce(plan, queue, meter, workers)
@@ -474,6 +474,9 @@ class _Job:
             for session in sessions:
                 session.abort()
             raise
+        finally:
+            if self.ledger is not None:
+                self.ledger.flush()
         for session in sessions:
             await session.logout()
 
@@ -523,16 +526,21 @@ class _Job:
         return _Batch(tally.mapping.wire, tally.source, items, self.multiappend and len(items) > 1)
 
     async def worker(
-        self, session: Session, queue: asyncio.Queue[_Batch | None], meter: Meter
+        self, sessions: list[Session], queue: asyncio.Queue[_Batch | None], meter: Meter
     ) -> None:
+        """One connection, opened when there is something to send (a re-run sends nothing)."""
         in_flight: deque[tuple[asyncio.Future[Response], _Batch, list[_Item]]] = deque()
         flying = 0
+        session: Session | None = None
         while True:
             batch = await queue.get()
             if batch is None:
                 break
             if self.stopped:
                 continue
+            if session is None:
+                session = await self.connect()
+                sessions.append(session)
             if self.ledger is not None:
                 self.ledger.sending(
                     self.destination,
@@ -553,7 +561,7 @@ class _Job:
                 done = await session.append(batch.mailbox, [i.outgoing for i in items])
                 in_flight.append((done, batch, items))
                 flying += size
-        while in_flight:
+        while in_flight and session is not None:
             await self.settle(session, *in_flight.popleft(), meter)
 
     async def settle(

@@ -121,7 +121,7 @@ class Wire(asyncio.Protocol):
             return 0
         return self.transport.get_write_buffer_size()
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         """Raw bytes (an IMAP literal); drain() before writing much more."""
         if self.transport is None or self.transport.is_closing():
             raise WireError(ProbeError.CLOSED, "the server closed the connection")
