@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import quote
 
 from mailaudit.discover.providers import Provider, identify
 from mailaudit.model import (
@@ -346,6 +347,7 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
         f"user name {settings['username'] or 'as before'}, "
         f"sign-in: {settings['sign_in']}.",
         HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account."),
+        *_migrate_step(account, best_host, best_port, settings),
         _upload_step(size, hours, policy.uplink_mbit),
         "When every folder shows up on the server (check in webmail), remove the POP3 account.",
     ]
@@ -359,6 +361,19 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
         "upload_bytes": size,
         "upload_hours": round(hours, 2),
     }
+
+
+def _migrate_step(account: Account, host: str, port: int, settings: dict[str, Any]) -> list[str]:
+    """The command that does the move, resumable and without duplicates (after the backup)."""
+    if account.local_store is None or not account.local_store.exists:
+        return []
+    scheme = "imap" if settings["security"] == "STARTTLS" else "imaps"
+    user = quote(settings["username"] or account.email or "USER", safe="")  # "@" is %40
+    return [
+        "Or let mailaudit upload the folders (it can be stopped and run again, and never "
+        f"uploads a message twice): mailaudit migrate --account {account.id} "
+        f"--to {scheme}://{user}@{host}:{port} (add --root as for the scan; --dry-run first)."
+    ]
 
 
 def _on_server_step(account: Account) -> str:
