@@ -38,8 +38,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "fixtures"))
 
-from delayproxy import DelayProxy
-from labservers import USERS, Dnsmasq, Dovecot, make_certs, missing_tools, stop_all
+from delayproxy import DelayProxy  # noqa: E402  (from fixtures/, on the path just above)
+from labservers import USERS, Dnsmasq, Dovecot, make_certs, missing_tools, stop_all  # noqa: E402
 
 HOST = "mail.example.test"
 FOLDERS = (("INBOX", 0.6), ("Archive", 0.3), ("Sent", 0.1))
@@ -157,7 +157,8 @@ port, user, root, limit, ca = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.arg
 context = ssl.create_default_context(cafile=ca); context.check_hostname = False
 client = imaplib.IMAP4_SSL("127.0.0.1", int(port), ssl_context=context)
 client.login(user, "bench-secret")
-folders = {"INBOX": root, "Archive": os.path.join(root, ".Archive"), "Sent": os.path.join(root, ".Sent")}
+folders = {"INBOX": root, "Archive": os.path.join(root, ".Archive"),
+           "Sent": os.path.join(root, ".Sent")}
 done = 0
 for name, path in folders.items():
     if name != "INBOX":
@@ -167,7 +168,8 @@ for name, path in folders.items():
             break
         full = os.path.join(path, "cur", file)
         letters = file.rsplit(":2,", 1)[1]
-        flags = " ".join(f for l, f in (("S", "\\Seen"), ("R", "\\Answered"), ("F", "\\Flagged")) if l in letters)
+        flags = " ".join(f for l, f in (("S", "\\Seen"), ("R", "\\Answered"),
+                                        ("F", "\\Flagged")) if l in letters)
         data = open(full, "rb").read().replace(b"\n", b"\r\n")
         date = imaplib.Time2Internaldate(os.stat(full).st_mtime)
         client.append(name, f"({flags})", date, data)
@@ -198,6 +200,13 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--delay", type=float, default=0.015, help="one-way delay, seconds")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--fsync",
+        choices=("optimized", "never"),
+        default="optimized",
+        help="Dovecot's mail_fsync: optimized (its default) syncs each APPEND to disk, which "
+        "on a shared disk makes every figure a disk figure; never measures the protocol",
+    )
     args = parser.parse_args()
     if missing_tools() or shutil.which("mbsync") is None or os.geteuid() != 0:
         print("needs root, Dovecot, dnsmasq, openssl and mbsync (scripts/install-test-deps.sh)")
@@ -210,18 +219,21 @@ def main() -> int:
     runs: list[Run] = []
     try:
         certs = make_certs(lab / "certs")
-        multi = Dovecot(lab / "multi", certs, "good", "imap", extra_conf=PLAIN_CONF, users=pool)
+        conf = PLAIN_CONF + f"mail_fsync = {args.fsync}\n"
+        multi = Dovecot(lab / "multi", certs, "good", "imap", extra_conf=conf, users=pool)
         single = Dovecot(
-            lab / "single", certs, "good", "imap", extra_conf=PLAIN_CONF + NO_MULTIAPPEND,
-            users=pool,
-        )  # fmt: skip
+            lab / "single", certs, "good", "imap", extra_conf=conf + NO_MULTIAPPEND, users=pool
+        )
         servers += [multi.start(), single.start()]
         dns = Dnsmasq(lab / "dns", [f"host-record={HOST},127.0.0.1"]).start()
         servers.append(dns)
         corpus = lab / "corpus"
         count, size = make_corpus(corpus, args.messages)
         megabytes = size / 1e6
-        print(f"corpus: {count} messages, {megabytes:.0f} MB (CRLF), Maildir++ in 3 folders")
+        print(
+            f"corpus: {count} messages, {megabytes:.0f} MB (CRLF), Maildir++ in 3 folders; "
+            f"Dovecot mail_fsync = {args.fsync}"
+        )
         python = sys.executable
 
         def mailaudit(

@@ -391,3 +391,80 @@ def test_killed_at_several_points_then_resumed(lab, dovecot, tmp_path):
         got = sorted(m.data for m in read_back(dovecot, user, lab["certs"])["INBOX"])
         assert got == expected, f"killed after {killed_at} saves"
     assert tree_fingerprint(source) == before
+
+
+@pytest.mark.parametrize("utf8_accept", [True, False], ids=["utf8-accept", "refuses-8bit"])
+def test_a_server_that_refuses_8bit_headers(lab, tmp_path, utf8_accept):
+    """RFC 6855 §4: a UTF8=ACCEPT server refuses raw 8-bit header fields in a plain APPEND;
+    they go as `UTF8 (~{n})` after ENABLE. A server without it that refuses them: reported."""
+    from . import fake_imap
+
+    source = tmp_path / "Maildir"
+    messages = [(message(1), "S", WHEN), (message(2, extra="X-Note: spät\n"), "S", WHEN),
+                (message(3, size=9000), "", WHEN)]  # fmt: skip
+    write_maildir(source, "INBOX", messages)
+    fake = fake_imap.FakeImap(lab["certs"] / "good.crt", lab["certs"] / "good.key", utf8_accept)
+    with fake_imap.serving(fake) as server:
+        shim = type("S", (), {"ports": {"imaps": server.port}})()
+        result = migrate(lab, shim, User("pat", "pat-secret"), source, tmp_path / "s")
+    stored = server.mailboxes["INBOX"]
+    if utf8_accept:
+        assert result.exit_code == 0, result.output + result.stderr
+        assert sorted(s.data for s in stored) == sorted(
+            m.replace(b"\n", b"\r\n") for m, _, _ in messages
+        )
+        assert [s.as_utf8 for s in stored].count(True) == 1
+    else:
+        assert result.exit_code == 1
+        assert len(stored) == 2
+        assert "1 failed: [CANNOT] 8-bit header fields need an UTF8 APPEND" in result.stdout
+
+
+def test_a_30_mb_message_arrives_whole(lab, dovecot, tmp_path):
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    big = message(1, size=30 * 1024 * 1024)
+    write_maildir(source, "INBOX", [(big, "S", WHEN), (message(2), "S", WHEN)])
+    result = migrate(lab, dovecot, user, source, tmp_path / "s", "--verify", "full")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "2 compared byte for byte" in result.stdout
+    got = sorted(len(m.data) for m in read_back(dovecot, user, lab["certs"])["INBOX"])
+    assert got[-1] == len(big.replace(b"\n", b"\r\n"))
+
+
+def test_account_from_a_scan_of_a_mounted_disk(lab, dovecot, tmp_path, machine):
+    """--account ID: the account's local store from an offline scan under --root (a
+    Thunderbird profile whose POP3 account keeps its mail in the maildir store)."""
+    from .conftest import audit, by_name, pop_and_imap, write_profile
+
+    profile = write_profile(machine / "home" / "pat", pop_and_imap())
+    inbox = profile / "Mail" / "pop.pop.test" / "Inbox"
+    for sub in ("cur", "new", "tmp"):
+        (inbox / sub).mkdir(parents=True)
+    (inbox / "cur" / "1.eml").write_bytes(b"X-Mozilla-Status: 0001\n" + message(1))
+    (inbox / "cur" / "2.eml").write_bytes(b"X-Mozilla-Status: 0000\n" + message(2))
+    account = by_name(audit(machine))["POP account"]
+    before = tree_fingerprint(machine)
+    user = new_user(dovecot)
+    result = runner.invoke(
+        app,
+        [
+            "migrate", "--account", account.id, "--root", str(machine), "--to",
+            f"imaps://{user.name}@{HOST}:{dovecot.ports['imaps']}", "--password-env", "P",
+            "--ca-file", str(lab["certs"] / "ca.crt"),
+            "--dns-server", f"127.0.0.1:{lab['dns'].port}", "--state", str(tmp_path / "s"),
+        ],
+        env={"P": user.password},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + result.stderr
+    inbox_on_server = read_back(dovecot, user, lab["certs"])["INBOX"]
+    assert sorted(m.flags for m in inbox_on_server) == [frozenset(), frozenset({"\\Seen"})]
+    assert tree_fingerprint(machine) == before
+    unknown = runner.invoke(
+        app,
+        ["migrate", "--account", "nope", "--root", str(machine), "--to", "imaps://u@h",
+         "--password-env", "P"],
+        env={"P": "x"},
+    )  # fmt: skip
+    assert unknown.exit_code == 2
+    assert "--account nope: no such account" in unknown.stderr
