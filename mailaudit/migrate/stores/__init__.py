@@ -12,16 +12,20 @@ from typing import NoReturn
 
 from mailaudit.migrate.stores.base import StoreReader
 from mailaudit.migrate.stores.maildir import MaildirStore, is_maildir
+from mailaudit.migrate.stores.mbox import MboxStore, is_mbox_file
 from mailaudit.migrate.stores.shared import UnreadableStore
 
 __all__ = ["StoreFormat", "UnreadableStore", "detect_format", "open_store"]
 
 
 class StoreFormat(str, Enum):
+    MBOX = "mbox"
     MAILDIR = "maildir"
 
 
 def open_store(path: Path, fmt: StoreFormat) -> StoreReader:
+    if fmt is StoreFormat.MBOX:
+        return MboxStore(path)
     if fmt is StoreFormat.MAILDIR:
         return MaildirStore(path)
     return assert_never(fmt)
@@ -36,6 +40,12 @@ def detect_format(path: Path) -> StoreFormat:
     """The format of the store at `path`, from its layout alone (no message is parsed)."""
     if not path.exists():
         raise UnreadableStore(path, "no such file or folder")
-    if path.is_dir() and (is_maildir(path) or any(is_maildir(p) for p in path.iterdir())):
-        return StoreFormat.MAILDIR
+    if path.is_dir():
+        children = sorted(path.iterdir())
+        if is_maildir(path) or any(is_maildir(p) for p in children):
+            return StoreFormat.MAILDIR
+        if any(is_mbox_file(p) for p in children):
+            return StoreFormat.MBOX
+    elif is_mbox_file(path):
+        return StoreFormat.MBOX
     raise UnreadableStore(path, "not a mail store this tool can read")
