@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from mailaudit.migrate.stores.base import StoreReader
+from mailaudit.migrate.stores.emlx import MAILBOX_SUFFIXES, EmlxStore
 from mailaudit.migrate.stores.maildir import MaildirStore, is_maildir
 from mailaudit.migrate.stores.mbox import MboxStore, is_mbox_file
 from mailaudit.migrate.stores.shared import UnreadableStore
@@ -21,6 +22,7 @@ __all__ = ["StoreFormat", "UnreadableStore", "detect_format", "open_store"]
 class StoreFormat(str, Enum):
     MBOX = "mbox"
     MAILDIR = "maildir"
+    EMLX = "emlx"
 
 
 def open_store(path: Path, fmt: StoreFormat) -> StoreReader:
@@ -28,6 +30,8 @@ def open_store(path: Path, fmt: StoreFormat) -> StoreReader:
         return MboxStore(path)
     if fmt is StoreFormat.MAILDIR:
         return MaildirStore(path)
+    if fmt is StoreFormat.EMLX:
+        return EmlxStore(path)
     return assert_never(fmt)
 
 
@@ -46,6 +50,21 @@ def detect_format(path: Path) -> StoreFormat:
             return StoreFormat.MAILDIR
         if any(is_mbox_file(p) for p in children):
             return StoreFormat.MBOX
+        if _has_apple_mailboxes(path):
+            return StoreFormat.EMLX
     elif is_mbox_file(path):
         return StoreFormat.MBOX
     raise UnreadableStore(path, "not a mail store this tool can read")
+
+
+def _has_apple_mailboxes(path: Path, depth: int = 3) -> bool:
+    """A `.mbox` folder here or a few levels down (`V10/<account>/INBOX.mbox`)."""
+    if path.name.endswith(MAILBOX_SUFFIXES):
+        return True
+    if depth == 0:
+        return False
+    try:
+        children = [p for p in path.iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return False
+    return any(_has_apple_mailboxes(child, depth - 1) for child in children)
