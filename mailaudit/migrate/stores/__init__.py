@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import NoReturn
 
 from mailaudit.migrate.stores.base import StoreReader
+from mailaudit.migrate.stores.eml import EmlStore, eml_files
 from mailaudit.migrate.stores.emlx import MAILBOX_SUFFIXES, EmlxStore
 from mailaudit.migrate.stores.maildir import MaildirStore, is_maildir
 from mailaudit.migrate.stores.mbox import MboxStore, is_mbox_file
+from mailaudit.migrate.stores.mh import MhStore, is_mh_folder
 from mailaudit.migrate.stores.shared import UnreadableStore
 
 __all__ = ["StoreFormat", "UnreadableStore", "detect_format", "open_store"]
@@ -23,6 +25,8 @@ class StoreFormat(str, Enum):
     MBOX = "mbox"
     MAILDIR = "maildir"
     EMLX = "emlx"
+    MH = "mh"
+    EML = "eml"
 
 
 def open_store(path: Path, fmt: StoreFormat) -> StoreReader:
@@ -32,6 +36,10 @@ def open_store(path: Path, fmt: StoreFormat) -> StoreReader:
         return MaildirStore(path)
     if fmt is StoreFormat.EMLX:
         return EmlxStore(path)
+    if fmt is StoreFormat.MH:
+        return MhStore(path)
+    if fmt is StoreFormat.EML:
+        return EmlStore(path)
     return assert_never(fmt)
 
 
@@ -52,6 +60,10 @@ def detect_format(path: Path) -> StoreFormat:
             return StoreFormat.MBOX
         if _has_apple_mailboxes(path):
             return StoreFormat.EMLX
+        if is_mh_folder(path) or any(is_mh_folder(p) for p in children if p.is_dir()):
+            return StoreFormat.MH
+        if _has_eml_files(path):
+            return StoreFormat.EML
     elif is_mbox_file(path):
         return StoreFormat.MBOX
     raise UnreadableStore(path, "not a mail store this tool can read")
@@ -68,3 +80,14 @@ def _has_apple_mailboxes(path: Path, depth: int = 3) -> bool:
     except OSError:
         return False
     return any(_has_apple_mailboxes(child, depth - 1) for child in children)
+
+
+def _has_eml_files(path: Path, depth: int = 3) -> bool:
+    """`.eml` files here or a few levels down (`Store Root/<account>/Inbox/`)."""
+    try:
+        if eml_files(path):
+            return True
+        children = [p for p in path.iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return False
+    return depth > 0 and any(_has_eml_files(child, depth - 1) for child in children)

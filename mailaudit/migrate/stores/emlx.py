@@ -42,6 +42,7 @@ from mailaudit.migrate.stores.shared import (
     message_date,
     read_chunks,
     read_head,
+    refusing_load,
     role_for,
     wire_size,
 )
@@ -142,7 +143,7 @@ def _own_directories(box: Path) -> Iterator[Path]:
 
 def _message(folder: SourceFolder, path: Path, key: str, attachments: Path | None) -> StoredMessage:
     def skipped(reason: str) -> StoredMessage:
-        return StoredMessage(folder, key, 0, frozenset(), None, _refuse(path, reason), skip=reason)
+        return StoredMessage(folder, key, 0, frozenset(), None, refusing_load(path, reason), reason)
 
     try:
         start, length, trailer = _layout(path)
@@ -205,13 +206,6 @@ def _trailer_state(trailer: bytes) -> tuple[frozenset[Flag], bool, datetime | No
     elif isinstance(received, datetime):
         date = received if received.tzinfo else received.replace(tzinfo=timezone.utc)
     return flags, bool(bits >> DELETED_BIT & 1), date
-
-
-def _refuse(path: Path, reason: str) -> Callable[[], bytes]:
-    def load() -> bytes:
-        raise UnreadableStore(path, reason)
-
-    return load
 
 
 # ---------------------------------------------------------------- partial messages

@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from mailaudit.migrate.stores.shared import (
     load_file,
     mtime_date,
     read_head,
+    refusing_load,
     role_for,
 )
 
@@ -172,23 +173,9 @@ def _message(
             if state is not None:
                 flags, skip, note = state.flags, state.skip, state.note
     except OSError as error:
-        return StoredMessage(
-            folder,
-            key,
-            0,
-            frozenset(),
-            None,
-            _unreadable(path),
-            skip=f"unreadable: {error.strerror or error}",
-        )
+        reason = f"unreadable: {error.strerror or error}"
+        return StoredMessage(folder, key, 0, frozenset(), None, refusing_load(path, reason), reason)
     return StoredMessage(folder, key, size, flags, date, lambda: load_file(path), skip, note)
-
-
-def _unreadable(path: Path) -> Callable[[], bytes]:
-    def load() -> bytes:
-        raise UnreadableStore(path, "the message could not be read")
-
-    return load
 
 
 def _delivery_time(unique: str) -> datetime | None:

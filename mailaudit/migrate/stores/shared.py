@@ -11,7 +11,7 @@ import io
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -31,6 +31,15 @@ class UnreadableStore(MailauditError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+def refusing_load(path: Path, reason: str) -> Callable[[], bytes]:
+    """The load() of a message that must not be uploaded: asking for its bytes is an error."""
+
+    def load() -> bytes:
+        raise UnreadableStore(path, reason)
+
+    return load
 
 
 def read_chunks(path: Path, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
