@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages the test suite runs for real: Dovecot (IMAP/POP3), dnsmasq (DNS),
-# hivex (registry hives), openssl (test certificates) and iproute2 (loopback in `unshare -n`).
+# hivex (registry hives), openssl (test certificates), iproute2 (loopback in `unshare -n`) and
+# isync (mbsync writes the Maildir stores the migrate readers are tested on).
 # Does nothing when they are all there; needs root (or sudo) when they are not.
 set -eu
-PACKAGES="dovecot-imapd dovecot-pop3d dnsmasq-base libhivex-bin libwin-hivex-perl iproute2 openssl"
+PACKAGES="dovecot-imapd dovecot-pop3d dnsmasq-base libhivex-bin libwin-hivex-perl iproute2 openssl isync"
 missing=""
-for tool in dovecot doveadm dnsmasq hivexregedit hivexsh ip openssl; do
+for tool in dovecot doveadm dnsmasq hivexregedit hivexsh ip openssl mbsync; do
     PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -z "$missing" ] && exit 0

@@ -16,6 +16,7 @@ from mailaudit.migrate.stores.emlx import MAILBOX_SUFFIXES, EmlxStore
 from mailaudit.migrate.stores.maildir import MaildirStore, is_maildir
 from mailaudit.migrate.stores.mbox import MboxStore, is_mbox_file
 from mailaudit.migrate.stores.mh import MhStore, is_mh_folder
+from mailaudit.migrate.stores.pst import PstStore, is_pst_file
 from mailaudit.migrate.stores.shared import UnreadableStore
 
 __all__ = ["StoreFormat", "UnreadableStore", "detect_format", "open_store"]
@@ -27,6 +28,7 @@ class StoreFormat(str, Enum):
     EMLX = "emlx"
     MH = "mh"
     EML = "eml"
+    PST = "pst"
 
 
 def open_store(path: Path, fmt: StoreFormat) -> StoreReader:
@@ -40,6 +42,8 @@ def open_store(path: Path, fmt: StoreFormat) -> StoreReader:
         return MhStore(path)
     if fmt is StoreFormat.EML:
         return EmlStore(path)
+    if fmt is StoreFormat.PST:
+        return PstStore(path)
     return assert_never(fmt)
 
 
@@ -66,6 +70,8 @@ def detect_format(path: Path) -> StoreFormat:
             return StoreFormat.EML
     elif is_mbox_file(path):
         return StoreFormat.MBOX
+    elif is_pst_file(path):
+        return StoreFormat.PST
     raise UnreadableStore(path, "not a mail store this tool can read")
 
 
