@@ -175,6 +175,20 @@ def test_long_lines_and_a_cr_at_every_piece_boundary(tmp_path):
     assert second.load() == tb_message(2, "0000")
 
 
+def test_a_30_mb_message_between_two_others(tmp_path):
+    big = b"Subject: big\r\nMessage-ID: <big@example.test>\r\n\r\n" + (
+        b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0\r\n"
+        * (30 * 1024 * 1024 // 78)
+    )
+    folder = tmp_path / "Inbox"
+    folder.write_bytes(b"".join(mboxrd_entry(m) for m in (tb_message(1, "0001"), big,
+                                                           tb_message(2, "0001"))))  # fmt: skip
+    first, middle, last = read_all(MboxStore(folder))[("Inbox",)]
+    assert middle.size == len(big) > 30_000_000
+    assert middle.load() == big
+    assert (first.load(), last.load()) == (tb_message(1, "0001"), tb_message(2, "0001"))
+
+
 header_line = st.from_regex(rb"\A[A-Za-z-]{1,20}: [ -~\x80-\xff]{0,40}\r\n\Z")
 body_line = st.from_regex(rb"\A(>{0,3}From )?[ -~\x80-\xff]{0,60}\r\n\Z")
 

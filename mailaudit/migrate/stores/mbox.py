@@ -269,22 +269,22 @@ def is_escaped(line: bytes, mboxrd: bool) -> bool:
     return line.startswith(b">From ")
 
 
-def load_message(path: Path, found: FoundMessage) -> bytes:
-    return join_chunks(crlf_chunks(_unescaped(path, found)))
+def load_message(path: Path, start: int, end: int, mboxrd: bool) -> bytes:
+    return join_chunks(crlf_chunks(_unescaped(path, start, end, mboxrd)))
 
 
-def _unescaped(path: Path, found: FoundMessage) -> Iterator[bytes]:
+def _unescaped(path: Path, start: int, end: int, mboxrd: bool) -> Iterator[bytes]:
     fd = open_read_only(path)
     with io.BufferedReader(io.FileIO(fd, "rb", closefd=True), BUFFER) as stream:
-        stream.seek(found.start)
-        left = found.end - found.start
+        stream.seek(start)
+        left = end - start
         starts_line = True
         while left > 0:
             piece = stream.readline(min(LINE_LIMIT, left))
             if not piece:
                 raise UnreadableStore(path, "the file is shorter than when it was scanned")
             left -= len(piece)
-            yield piece[1:] if starts_line and is_escaped(piece, found.mboxrd) else piece
+            yield piece[1:] if starts_line and is_escaped(piece, mboxrd) else piece
             starts_line = piece.endswith(b"\n")
 
 
@@ -314,13 +314,14 @@ def _stored(folder: SourceFolder, file: Path, relative: str, found: FoundMessage
     if found.size == 0:
         skip = "empty message"  # APPEND of zero octets must fail (RFC 3501 §6.3.11)
     date = found.from_date or message_date(found.headers)
+    start, end, mboxrd = found.start, found.end, found.mboxrd  # not the headers: load() is kept
     return StoredMessage(
         folder=folder,
         key=f"{relative}:{found.offset}",
         size=found.size,
         flags=flags,
         internal_date=date,
-        load=lambda: load_message(file, found),
+        load=lambda: load_message(file, start, end, mboxrd),
         skip=skip,
         note=note,
     )
