@@ -12,7 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailaudit.migrate.stores import StoreFormat, UnreadableStore, detect_format, open_store
+from mailaudit.migrate.stores import (
+    StoreFormat,
+    UnreadableStore,
+    detect_format,
+    mbox,
+    open_store,
+    shared,
+)
 from mailaudit.migrate.stores.base import Flag, Role
 from mailaudit.migrate.stores.mbox import MboxStore
 from mailaudit.migrate.stores.mozilla import NOTE_PARTIAL, SKIP_EXPUNGED
@@ -217,3 +224,26 @@ def test_any_bytes_after_a_from_line_read_without_error(tmp_path_factory, junk):
     for messages_ in read_all(MboxStore(folder)).values():  # sizes checked against load()
         for message in messages_:
             assert message.skip in (None, "empty message") or "deleted" in message.skip
+
+
+mbox_text = st.lists(
+    st.sampled_from([b"From - Mon Jan 01 00:00:00 2001\r\n", b"From x\n", b"A: b\n", b"\n",
+                     b"\r\n", b">From y\n", b">>From z\r\n", b"x" * 40, b"\r", b">", b"body\n"]),
+    max_size=40,
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(mbox_text)
+def test_block_and_line_sizes_do_not_change_the_bytes(tmp_path_factory, pieces):
+    """Tiny read blocks cut lines everywhere: the bytes stay the same. Tiny line pieces change
+    which overlong lines count as escaped, but size and load() still agree (read_all)."""
+    folder = tmp_path_factory.mktemp("cut") / "Inbox"
+    folder.write_bytes(b"From - Mon Jan 01 00:00:00 2001\n" + b"".join(pieces))
+    normal = [(m.size, m.load()) for m in read_all(MboxStore(folder))[("Inbox",)]]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shared, "CHUNK", 7)
+        cut = [(m.size, m.load()) for m in read_all(MboxStore(folder))[("Inbox",)]]
+        patch.setattr(mbox, "LINE_LIMIT", 5)
+        read_all(MboxStore(folder))
+    assert cut == normal

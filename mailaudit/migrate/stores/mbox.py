@@ -31,6 +31,7 @@ else the newest Received date.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -50,6 +51,7 @@ from mailaudit.migrate.stores.shared import (
     header_values,
     join_chunks,
     message_date,
+    read_chunks,
     read_head,
     role_for,
 )
@@ -264,9 +266,26 @@ class _Size:
 
 
 def is_escaped(line: bytes, mboxrd: bool) -> bool:
+    """Whether a line (seen as its first LINE_LIMIT bytes, as `scan` sees it) is escaped."""
+    head = line[:LINE_LIMIT]
     if mboxrd:
-        return line.startswith(b">") and line.lstrip(b">").startswith(b"From ")
-    return line.startswith(b">From ")
+        return head.startswith(b">") and head.lstrip(b">").startswith(b"From ")
+    return head.startswith(b">From ")
+
+
+def escape_pattern(mboxrd: bool) -> re.Pattern[bytes]:
+    """is_escaped() as one pattern for whole blocks: the '>' run and "From " must fit in the
+    line's first LINE_LIMIT bytes, so `scan` and load() agree on every line."""
+    return _escape_pattern(mboxrd, LINE_LIMIT)
+
+
+@functools.lru_cache(maxsize=4)
+def _escape_pattern(mboxrd: bool, limit: int) -> re.Pattern[bytes]:
+    if limit < len(b">From "):
+        return re.compile(rb"(?!)()")  # no escaped line fits
+    if mboxrd:
+        return re.compile(rb"^>(>{0,%d}From )" % (limit - len(b">From ")), re.M)
+    return re.compile(rb"^>(From )", re.M)
 
 
 def load_message(path: Path, start: int, end: int, mboxrd: bool) -> bytes:
@@ -274,18 +293,31 @@ def load_message(path: Path, start: int, end: int, mboxrd: bool) -> bytes:
 
 
 def _unescaped(path: Path, start: int, end: int, mboxrd: bool) -> Iterator[bytes]:
-    fd = open_read_only(path)
-    with io.BufferedReader(io.FileIO(fd, "rb", closefd=True), BUFFER) as stream:
-        stream.seek(start)
-        left = end - start
-        starts_line = True
-        while left > 0:
-            piece = stream.readline(min(LINE_LIMIT, left))
-            if not piece:
-                raise UnreadableStore(path, "the file is shorter than when it was scanned")
-            left -= len(piece)
-            yield piece[1:] if starts_line and is_escaped(piece, mboxrd) else piece
-            starts_line = piece.endswith(b"\n")
+    """The message's bytes with one '>' taken from each escaped line, a block at a time.
+
+    Blocks are cut after their last LF so that every line start is seen whole; a line longer
+    than LINE_LIMIT is checked at its start only, as `scan` does when it sizes the message.
+    """
+    escaped = escape_pattern(mboxrd)
+    carry = b""
+    at_line_start = True
+    for block in read_chunks(path, start, end - start):
+        data = carry + block
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            if len(data) <= LINE_LIMIT:
+                carry = data
+                continue
+            cut = len(data)  # an overlong line: out it goes, checked at its start only
+        head, carry = data[:cut], data[cut:]
+        if not at_line_start:
+            first = head.find(b"\n") + 1 or len(head)
+            yield head[:first]
+            head = head[first:]
+        yield escaped.sub(rb"\1", head)
+        at_line_start = head.endswith(b"\n") or (not head and at_line_start)
+    if carry:
+        yield carry[1:] if at_line_start and is_escaped(carry, mboxrd) else carry
 
 
 def _from_line_date(line: bytes) -> datetime | None:
