@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mailaudit.migrate.stores import StoreFormat, detect_format, open_store
 from mailaudit.migrate.stores.base import Flag, Role
+from mailaudit.migrate.stores.maildir import MaildirStore
 from mailaudit.migrate.stores.mbox import MboxStore
 from mailaudit.migrate.stores.mozilla import NOTE_PARTIAL, SKIP_EXPUNGED
 
@@ -71,3 +72,31 @@ def test_the_store_thunderbird_wrote():
         assert message.skip is None
         check_copy(message.load(), subject_of(message.load()))
     assert [subject_of(m.load()) for m in got[("Inbox", "Büro")]] == ["move"]
+
+
+MAILDIR_STORE = HERE / "maildir-store" / "127.0.0.1"
+
+
+def test_the_maildir_store_thunderbird_wrote():
+    """The same session with Thunderbird's maildir store: one .eml per message in cur/, no info
+    suffix, the state in X-Mozilla-Status; deleted and moved messages are gone from the Inbox."""
+    assert detect_format(MAILDIR_STORE) is StoreFormat.MAILDIR
+    with untouched(MAILDIR_STORE):
+        got = read_all(open_store(MAILDIR_STORE, StoreFormat.MAILDIR))
+    roles = {f.path: f.role for f in MaildirStore(MAILDIR_STORE).folders()}
+    assert roles == {("Inbox",): Role.INBOX, ("Inbox", "Büro"): None, ("Trash",): Role.TRASH}
+    inbox = {subject_of(m.load()): m for m in got[("Inbox",)]}
+    kept = {s for s, e in EXPECTED.items() if not {"delete", "move"} & set(e["actions"])}
+    assert set(inbox) == kept
+    for subject, message in inbox.items():
+        assert message.flags == {ACTION_FLAGS[a] for a in EXPECTED[subject]["actions"]}, subject
+        name = next((MAILDIR_STORE / "Inbox" / "cur").glob(f"{message.key.rsplit('/', 1)[1]}*"))
+        assert message.internal_date == datetime.fromtimestamp(name.stat().st_mtime, timezone.utc)
+        if subject == "big":
+            assert message.note == NOTE_PARTIAL
+        else:
+            check_copy(message.load(), subject)
+    assert sorted(subject_of(m.load()) for m in got[("Trash",)]) == ["delete one", "delete two"]
+    assert [subject_of(m.load()) for m in got[("Inbox", "Büro")]] == ["move"]
+    for message in got[("Trash",)] + got[("Inbox", "Büro")]:
+        check_copy(message.load(), subject_of(message.load()))
