@@ -118,8 +118,8 @@ def load_file(path: Path) -> bytes:
 
 def header_block(head: bytes) -> bytes:
     """The header section of a message that starts with `head` (up to the first empty line)."""
-    match = re.search(rb"\r?\n\r?\n", head)
-    return head[: match.start() + 1] if match else head
+    match = re.search(rb"(\r?\n)\r?\n", head)
+    return head[: match.end(1)] if match else head
 
 
 def header_values(headers: bytes, name: bytes) -> list[bytes]:
