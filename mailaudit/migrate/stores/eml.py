@@ -17,7 +17,9 @@ from pathlib import Path
 from mailaudit.migrate.stores.base import Flag, SourceFolder, StoredMessage
 from mailaudit.migrate.stores.shared import (
     HEADER_LIMIT,
+    MAX_DEPTH,
     UnreadableStore,
+    add_folder,
     file_wire_size,
     header_block,
     load_file,
@@ -59,7 +61,7 @@ class EmlStore:
         if not found:
             raise UnreadableStore(root, "no .eml files in it")
         for path, directory in found:
-            self._dirs[SourceFolder(path, role_for(path))] = directory
+            add_folder(self._dirs, path, role_for(path), directory)
 
     def folders(self) -> Iterator[SourceFolder]:
         yield from self._dirs
@@ -71,7 +73,9 @@ class EmlStore:
             yield _message(folder, directory / name, f"{relative}/{name}")
 
     def _walk(self, directory: Path, parent: tuple[str, ...]) -> list[tuple[tuple[str, ...], Path]]:
-        found = []
+        found: list[tuple[tuple[str, ...], Path]] = []
+        if len(parent) >= MAX_DEPTH:
+            return found
         with os.scandir(directory) as scan:
             children = sorted(
                 e.name

@@ -34,7 +34,9 @@ from xml.parsers.expat import ExpatError
 
 from mailaudit.migrate.stores.base import Flag, SourceFolder, StoredMessage
 from mailaudit.migrate.stores.shared import (
+    MAX_DEPTH,
     UnreadableStore,
+    add_folder,
     crlf_chunks,
     header_block,
     header_values,
@@ -79,7 +81,7 @@ class EmlxStore:
         if not found:
             raise UnreadableStore(root, "no Apple Mail mailbox (a .mbox folder) in it")
         for path, directory in found:
-            self._boxes[SourceFolder(path, role_for(path))] = directory
+            add_folder(self._boxes, path, role_for(path), directory)
 
     def folders(self) -> Iterator[SourceFolder]:
         yield from self._boxes
@@ -105,18 +107,23 @@ class EmlxStore:
             yield _message(folder, path, f"{relative}/{number}", attachments.get(str(number)))
 
     def _walk(
-        self, directory: Path, parent: tuple[str, ...]
+        self, directory: Path, parent: tuple[str, ...], depth: int = 0
     ) -> Iterator[tuple[tuple[str, ...], Path]]:
-        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+        if depth >= MAX_DEPTH:
+            return
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+        for entry in entries:
             if not entry.is_dir(follow_symlinks=False):
                 continue
             path = Path(entry.path)
             if entry.name.endswith(MAILBOX_SUFFIXES):
                 name = (*parent, mailbox_name(entry.name))
                 yield name, path
-                yield from self._walk(path, name)
+                yield from self._walk(path, name, depth + 1)
             elif not parent and entry.name not in ("MailData", "Bundles", "Bundles (Disabled)"):
-                yield from self._walk(path, parent)  # V<n>/<account>/ levels above the mailboxes
+                # V<n>/<account>/ levels above the mailboxes
+                yield from self._walk(path, parent, depth + 1)
 
 
 def mailbox_name(directory: str) -> str:

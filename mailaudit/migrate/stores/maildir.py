@@ -29,7 +29,9 @@ from mailaudit.migrate.stores.base import Flag, Role, SourceFolder, StoredMessag
 from mailaudit.migrate.stores.mozilla import mozilla_state
 from mailaudit.migrate.stores.shared import (
     HEADER_LIMIT,
+    MAX_DEPTH,
     UnreadableStore,
+    add_folder,
     file_wire_size,
     header_block,
     load_file,
@@ -73,7 +75,7 @@ class MaildirStore:
             raise UnreadableStore(root, "no maildir (a folder with cur/) in it")
         for path, folder_dir in found:
             role = Role.INBOX if path == ("INBOX",) else role_for(path)
-            self._dirs[SourceFolder(path, role)] = folder_dir
+            add_folder(self._dirs, path, role, folder_dir)
 
     def folders(self) -> Iterator[SourceFolder]:
         yield from self._dirs
@@ -115,6 +117,8 @@ class MaildirStore:
         self, directory: Path, parent: tuple[str, ...]
     ) -> Iterator[tuple[tuple[str, ...], Path]]:
         """The folders whose parent is `parent` and whose directories are in `directory`."""
+        if len(parent) >= MAX_DEPTH:
+            return
         for child in _subfolders(directory):
             kmail = KMAIL.fullmatch(child)
             if kmail:

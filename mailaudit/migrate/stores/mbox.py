@@ -46,7 +46,9 @@ from mailaudit.migrate.stores.base import Flag, SourceFolder, StoredMessage
 from mailaudit.migrate.stores.mozilla import mozilla_state
 from mailaudit.migrate.stores.shared import (
     HEADER_LIMIT,
+    MAX_DEPTH,
     UnreadableStore,
+    add_folder,
     crlf_chunks,
     header_values,
     join_chunks,
@@ -109,7 +111,7 @@ class MboxStore:
         if not found:
             raise UnreadableStore(root, "no mbox folder in it")
         for path, file in found:
-            self._files[SourceFolder(path, role_for(path))] = file
+            add_folder(self._files, path, role_for(path), file)
 
     def folders(self) -> Iterator[SourceFolder]:
         yield from self._files
@@ -123,6 +125,8 @@ class MboxStore:
     def _walk(
         self, directory: Path, parent: tuple[str, ...]
     ) -> Iterator[tuple[tuple[str, ...], Path]]:
+        if len(parent) >= MAX_DEPTH:
+            return
         with os.scandir(directory) as scan_dir:
             names = sorted(e.name for e in scan_dir)
         for name in names:

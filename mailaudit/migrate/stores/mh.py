@@ -28,7 +28,9 @@ from pathlib import Path
 from mailaudit.migrate.stores.base import Flag, SourceFolder, StoredMessage
 from mailaudit.migrate.stores.shared import (
     HEADER_LIMIT,
+    MAX_DEPTH,
     UnreadableStore,
+    add_folder,
     file_wire_size,
     header_block,
     load_file,
@@ -78,7 +80,7 @@ class MhStore:
         if not found:
             raise UnreadableStore(root, "no MH folder (numbered message files) in it")
         for path, directory in found:
-            self._dirs[SourceFolder(path, role_for(path))] = directory
+            add_folder(self._dirs, path, role_for(path), directory)
 
     def folders(self) -> Iterator[SourceFolder]:
         yield from self._dirs
@@ -114,7 +116,9 @@ class MhStore:
             yield _message(folder, path, f"{relative}/{number}", frozenset(flags), skip)
 
     def _walk(self, directory: Path, parent: tuple[str, ...]) -> list[tuple[tuple[str, ...], Path]]:
-        found = []
+        found: list[tuple[tuple[str, ...], Path]] = []
+        if len(parent) >= MAX_DEPTH:
+            return found
         with os.scandir(directory) as scan:
             children = sorted(
                 e.name

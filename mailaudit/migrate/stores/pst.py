@@ -38,7 +38,14 @@ from typing import Any
 
 from mailaudit.machine import open_read_only
 from mailaudit.migrate.stores.base import Flag, Role, SourceFolder, StoredMessage
-from mailaudit.migrate.stores.shared import UnreadableStore, read_head, refusing_load, role_for
+from mailaudit.migrate.stores.shared import (
+    MAX_DEPTH,
+    UnreadableStore,
+    add_folder,
+    read_head,
+    refusing_load,
+    role_for,
+)
 
 INSTALL_HINT = "reading PST files needs the optional PST support: pip install 'mailaudit[pst]'"
 
@@ -108,15 +115,16 @@ class PstStore:
         )
         if top.number_of_sub_messages:
             path = (top.name or "Top",)
-            self._places[SourceFolder(path, role_for(path))] = top
+            add_folder(self._places, path, role_for(path), top)
         self._walk(top, (), special)
 
     def _walk(self, folder: Any, parent: tuple[str, ...], special: dict[int | None, Role]) -> None:
         for child in folder.sub_folders:
             path = (*parent, child.name or f"folder {child.identifier}")
             role = special.get(child.identifier) or role_for(path)
-            self._places[SourceFolder(path, role)] = child
-            self._walk(child, path, special)
+            add_folder(self._places, path, role, child)
+            if len(path) < MAX_DEPTH:
+                self._walk(child, path, special)
 
     def folders(self) -> Iterator[SourceFolder]:
         yield from self._places

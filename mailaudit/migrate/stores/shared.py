@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TypeVar
 
 from mailaudit.errors import MailauditError
 from mailaudit.machine import open_read_only
-from mailaudit.migrate.stores.base import Role
+from mailaudit.migrate.stores.base import Role, SourceFolder
 
 CHUNK = 1024 * 1024
+MAX_DEPTH = 64  # deeper than any client nests folders: a bound on hostile or looping trees
 HEADER_LIMIT = 256 * 1024  # header bytes kept to read flags and dates; a header block is tiny
 
 
@@ -203,3 +205,19 @@ def role_for(path: tuple[str, ...]) -> Role | None:
     if len(path) != 1:
         return None
     return ROLE_NAMES.get(unicodedata.normalize("NFC", path[0]).casefold())
+
+
+Where = TypeVar("Where")
+
+
+def add_folder(
+    folders: dict[SourceFolder, Where], path: tuple[str, ...], role: Role | None, where: Where
+) -> None:
+    """Register a folder under a path no other folder has: a second "Sent" (a Maildir++ `.Sent`
+    beside a `Sent/`) becomes "Sent (2)", so that neither hides the other's messages."""
+    taken = {folder.path for folder in folders}
+    unique, number = path, 2
+    while unique in taken:
+        unique = (*path[:-1], f"{path[-1]} ({number})")
+        number += 1
+    folders[SourceFolder(unique, role)] = where
