@@ -36,6 +36,7 @@ bench: $(VENV)/.installed
 	scripts/install-test-deps.sh
 	$(BIN)/python bench/bench_scan.py
 	$(BIN)/python bench/bench_probe.py
+	$(BIN)/python bench/bench_stores.py
 
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -176,7 +176,7 @@ def scan(path: Path) -> Iterator[FoundMessage]:
             while line is not None:
                 at = lines.offset_of_last
                 if in_headers:
-                    if line in (b"\n", b"\r\n"):
+                    if lines.starts_line and line in (b"\n", b"\r\n"):
                         in_headers = False
                     elif len(headers) < HEADER_LIMIT:
                         headers += line
