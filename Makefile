@@ -37,6 +37,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_scan.py
 	$(BIN)/python bench/bench_probe.py
 	$(BIN)/python bench/bench_migrate.py
+	$(BIN)/python bench/bench_stores.py
 
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .hypothesis

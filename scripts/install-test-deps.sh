@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages the test suite runs for real: Dovecot (IMAP/POP3), dnsmasq (DNS),
 # hivex (registry hives), openssl (test certificates), iproute2 (loopback in `unshare -n`) and
-# isync (mbsync, which `make bench` races `mailaudit migrate` against).
+# isync (mbsync writes Maildir stores the migrate readers are tested on, and `make bench`
+# races `mailaudit migrate` against it).
 # Does nothing when they are all there; needs root (or sudo) when they are not.
 set -eu
 PACKAGES="dovecot-imapd dovecot-pop3d dnsmasq-base libhivex-bin libwin-hivex-perl iproute2 openssl isync"

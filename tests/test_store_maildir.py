@@ -230,3 +230,22 @@ def test_crlf_conversion_does_not_depend_on_chunking(data, cuts):
     points = sorted({min(c, len(data)) for c in cuts})
     pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
     assert b"".join(crlf_chunks(pieces)) == b"".join(crlf_chunks([data])) == to_crlf(data)
+
+
+def test_two_folders_of_one_name_both_stay_and_deep_trees_end(tmp_path):
+    root = tmp_path / "Maildir"
+    for folder in ("", ".Sent", "Sent"):
+        for sub in ("cur", "new", "tmp"):
+            (root / folder / sub).mkdir(parents=True, exist_ok=True)
+    (root / ".Sent" / "cur" / "1.a:2,S").write_bytes(mail(1))
+    (root / "Sent" / "cur" / "2.b:2,S").write_bytes(mail(2))
+    deep = root / "Archive"
+    for level in range(200):  # far deeper than any client nests
+        deep = deep / f"l{level}"
+    (deep / "cur").mkdir(parents=True)
+    got = read_all(MaildirStore(root))
+    assert [m.load() for m in got[("Sent",)]] + [m.load() for m in got[("Sent (2)",)]] == [
+        mail(1),
+        mail(2),
+    ]
+    assert max(len(path) for path in got) <= 64

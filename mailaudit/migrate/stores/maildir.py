@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,12 +29,15 @@ from mailaudit.migrate.stores.base import Flag, Role, SourceFolder, StoredMessag
 from mailaudit.migrate.stores.mozilla import mozilla_state
 from mailaudit.migrate.stores.shared import (
     HEADER_LIMIT,
+    MAX_DEPTH,
     UnreadableStore,
+    add_folder,
     file_wire_size,
     header_block,
     load_file,
     mtime_date,
     read_head,
+    refusing_load,
     role_for,
 )
 
@@ -72,7 +75,7 @@ class MaildirStore:
             raise UnreadableStore(root, "no maildir (a folder with cur/) in it")
         for path, folder_dir in found:
             role = Role.INBOX if path == ("INBOX",) else role_for(path)
-            self._dirs[SourceFolder(path, role)] = folder_dir
+            add_folder(self._dirs, path, role, folder_dir)
 
     def folders(self) -> Iterator[SourceFolder]:
         yield from self._dirs
@@ -114,6 +117,8 @@ class MaildirStore:
         self, directory: Path, parent: tuple[str, ...]
     ) -> Iterator[tuple[tuple[str, ...], Path]]:
         """The folders whose parent is `parent` and whose directories are in `directory`."""
+        if len(parent) >= MAX_DEPTH:
+            return
         for child in _subfolders(directory):
             kmail = KMAIL.fullmatch(child)
             if kmail:
@@ -172,23 +177,9 @@ def _message(
             if state is not None:
                 flags, skip, note = state.flags, state.skip, state.note
     except OSError as error:
-        return StoredMessage(
-            folder,
-            key,
-            0,
-            frozenset(),
-            None,
-            _unreadable(path),
-            skip=f"unreadable: {error.strerror or error}",
-        )
+        reason = f"unreadable: {error.strerror or error}"
+        return StoredMessage(folder, key, 0, frozenset(), None, refusing_load(path, reason), reason)
     return StoredMessage(folder, key, size, flags, date, lambda: load_file(path), skip, note)
-
-
-def _unreadable(path: Path) -> Callable[[], bytes]:
-    def load() -> bytes:
-        raise UnreadableStore(path, "the message could not be read")
-
-    return load
 
 
 def _delivery_time(unique: str) -> datetime | None:

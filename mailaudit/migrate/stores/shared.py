@@ -11,16 +11,18 @@ import io
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TypeVar
 
 from mailaudit.errors import MailauditError
 from mailaudit.machine import open_read_only
-from mailaudit.migrate.stores.base import Role
+from mailaudit.migrate.stores.base import Role, SourceFolder
 
 CHUNK = 1024 * 1024
+MAX_DEPTH = 64  # deeper than any client nests folders: a bound on hostile or looping trees
 HEADER_LIMIT = 256 * 1024  # header bytes kept to read flags and dates; a header block is tiny
 
 
@@ -31,6 +33,15 @@ class UnreadableStore(MailauditError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+def refusing_load(path: Path, reason: str) -> Callable[[], bytes]:
+    """The load() of a message that must not be uploaded: asking for its bytes is an error."""
+
+    def load() -> bytes:
+        raise UnreadableStore(path, reason)
+
+    return load
 
 
 def read_chunks(path: Path, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
@@ -109,8 +120,8 @@ def load_file(path: Path) -> bytes:
 
 def header_block(head: bytes) -> bytes:
     """The header section of a message that starts with `head` (up to the first empty line)."""
-    match = re.search(rb"\r?\n\r?\n", head)
-    return head[: match.start() + 1] if match else head
+    match = re.search(rb"(\r?\n)\r?\n", head)
+    return head[: match.end(1)] if match else head
 
 
 def header_values(headers: bytes, name: bytes) -> list[bytes]:
@@ -194,3 +205,19 @@ def role_for(path: tuple[str, ...]) -> Role | None:
     if len(path) != 1:
         return None
     return ROLE_NAMES.get(unicodedata.normalize("NFC", path[0]).casefold())
+
+
+Where = TypeVar("Where")
+
+
+def add_folder(
+    folders: dict[SourceFolder, Where], path: tuple[str, ...], role: Role | None, where: Where
+) -> None:
+    """Register a folder under a path no other folder has: a second "Sent" (a Maildir++ `.Sent`
+    beside a `Sent/`) becomes "Sent (2)", so that neither hides the other's messages."""
+    taken = {folder.path for folder in folders}
+    unique, number = path, 2
+    while unique in taken:
+        unique = (*path[:-1], f"{path[-1]} ({number})")
+        number += 1
+    folders[SourceFolder(unique, role)] = where
