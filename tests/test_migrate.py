@@ -142,7 +142,7 @@ def test_maildir_arrives_byte_identical_with_flags_dates_and_folders(lab, doveco
     sent = {m.flags for m in on_server["Gesendet"]}
     assert sent == {frozenset({"\\Seen"}), frozenset({"\\Seen", "$Forwarded"})}
     assert on_server["Entwurf"][0].flags == {"\\Seen", "\\Draft"}
-    assert "6 compared byte for byte" in result.stdout or "compared byte" in result.stdout
+    assert "10 uploaded message(s) compared byte for byte" in result.stdout
     assert tree_fingerprint(source) == before
     # A finished migration run again uploads nothing.
     stored = saves(dovecot)
@@ -427,7 +427,7 @@ def test_a_30_mb_message_arrives_whole(lab, dovecot, tmp_path):
     write_maildir(source, "INBOX", [(big, "S", WHEN), (message(2), "S", WHEN)])
     result = migrate(lab, dovecot, user, source, tmp_path / "s", "--verify", "full")
     assert result.exit_code == 0, result.output + result.stderr
-    assert "2 compared byte for byte" in result.stdout
+    assert "2 uploaded message(s) compared byte for byte" in result.stdout
     got = sorted(len(m.data) for m in read_back(dovecot, user, lab["certs"])["INBOX"])
     assert got[-1] == len(big.replace(b"\n", b"\r\n"))
 

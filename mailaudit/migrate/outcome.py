@@ -31,6 +31,7 @@ class FolderOutcome:
     not_sent: int = 0  # left for the next run: the run stopped first
     verified: bool | None = None  # None: not verified
     verify_note: str | None = None
+    compared: int = 0  # --verify full: fetched back and found byte-identical
     notes: tuple[tuple[str, int], ...] = ()  # reported, uploaded all the same
 
     @property

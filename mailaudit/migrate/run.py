@@ -168,6 +168,7 @@ class _Tally:
     present: list[tuple[str, str | None, str | None, int | None]] = field(default_factory=list)
     verified: bool | None = None
     verify_note: str | None = None
+    compared: int = 0
 
     def outcome(self) -> FolderOutcome:
         return FolderOutcome(
@@ -185,6 +186,7 @@ class _Tally:
             not_sent=self.not_sent,
             verified=self.verified,
             verify_note=self.verify_note,
+            compared=self.compared,
             notes=tuple(sorted(self.notes.items())),
         )
 
@@ -674,6 +676,7 @@ class _Job:
                 )
             if bad:
                 return False, f"{bad} message(s) differ from the source"
+            tally.compared = len(wanted)
             unchecked = len(tally.present) - len(wanted)
             note = f"{len(wanted)} compared byte for byte"
             return True, note + (f", {unchecked} by Message-ID" if unchecked else "")

@@ -80,6 +80,6 @@ def _verdict(outcome: MigrationOutcome) -> str:
         checked = {"none": "", "quick": ", checked by count and Message-ID", "full": ""}
         how = checked.get(outcome.verify.value, "")
         if outcome.verify.value == "full":
-            how = ", each uploaded message compared byte for byte"
+            how = f", {outcome.total('compared')} uploaded message(s) compared byte for byte"
         return f"Every message that should be on the server is there{how}."
     return "Not every message is on the server yet: run the same command again to continue."
