@@ -468,3 +468,97 @@ def test_account_from_a_scan_of_a_mounted_disk(lab, dovecot, tmp_path, machine):
     )  # fmt: skip
     assert unknown.exit_code == 2
     assert "--account nope: no such account" in unknown.stderr
+
+
+REPO = Path(__file__).resolve().parent.parent
+STORES = REPO / "tests" / "fixtures" / "mailstores"  # written by Outlook, Apple Mail (Tika)
+
+
+def real_store(kind: str, tmp: Path) -> Path:
+    """A store written by another program, or laid out as its client lays it out."""
+    if kind == "thunderbird-mbox":  # a real Thunderbird's POP store, deleted-not-compacted mail
+        return REPO / "tests" / "fixtures" / "thunderbird-pop" / "Mail" / "127.0.0.1"
+    if kind in ("pst", "pst-body-types"):
+        return STORES / ("testPST.pst" if kind == "pst" else "testPST_variousBodyTypes.pst")
+    if kind == "mbox":  # named as Thunderbird names its mbox files: no extension
+        (tmp / "Mail").mkdir()
+        (tmp / "Mail" / "Archive").write_bytes((STORES / "complex.mbox").read_bytes())
+        return tmp / "Mail" / "Archive"
+    if kind == "emlx":
+        box = tmp / "Mail" / "INBOX.mbox" / "Messages"
+        box.mkdir(parents=True)
+        (box / "1234.emlx").write_bytes((STORES / "testEMLX.emlx").read_bytes())
+        return tmp / "Mail"
+    if kind == "mh":
+        root = tmp / "Mail"
+        for folder in ("inbox", "archive"):
+            (root / folder).mkdir(parents=True)
+        for n in (1, 2, 3):
+            (root / "inbox" / str(n)).write_bytes(message(n))
+            (root / "archive" / str(n)).write_bytes(message(n + 10))
+        (root / "archive" / ".mh_sequences").write_bytes(b"unseen: 2\nflagged: 1\nreplied: 3\n")
+        return root
+    if kind == "eml":
+        root = tmp / "Windows Live Mail" / "Storage Folders"
+        (root / "Inbox").mkdir(parents=True)
+        (root / "Sent Items").mkdir(parents=True)
+        (root / "Inbox" / "00294823-00000147.eml").write_bytes(message(1))
+        (root / "Sent Items" / "1.eml").write_bytes(message(2, "Sent"))
+        return tmp / "Windows Live Mail"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind", ["thunderbird-mbox", "mbox", "emlx", "pst", "pst-body-types", "mh", "eml"]
+)
+def test_every_reader_arrives_as_it_reads(lab, dovecot, tmp_path, kind):
+    """Fidelity per reader: what each reader yields (bytes, flags, date) is what the server
+    holds; what it marks never to upload (deleted, not compacted) is not there."""
+    from mailaudit.migrate.stores import detect_format, open_store
+
+    if kind.startswith("pst"):
+        pytest.importorskip("pypff")  # the optional mailaudit[pst] extra; dev installs it
+    source = real_store(kind, tmp_path)
+    store = open_store(source, detect_format(source))
+    wanted, never = [], []
+    for folder in store.folders():
+        for stored in store.messages(folder):
+            data = stored.load()
+            if stored.skip:
+                never.append(data)
+                continue
+            when = int(stored.internal_date.timestamp()) if stored.internal_date else None
+            wanted.append((data, frozenset(f.value for f in stored.flags), when))
+    assert wanted
+    before = tree_fingerprint(source)
+    user = new_user(dovecot)
+    result = migrate(lab, dovecot, user, source, tmp_path / "s", "--include-trash",
+                     "--include-junk", "--verify", "full")  # fmt: skip
+    assert result.exit_code == 0, result.output + result.stderr
+    on_server = [
+        m for messages in read_back(dovecot, user, lab["certs"]).values() for m in messages
+    ]
+    got = [
+        (m.data, m.flags, int(m.internal_date.timestamp()) if w[2] is not None else None)
+        for m, w in zip(
+            sorted(on_server, key=lambda m: m.data), sorted(wanted, key=lambda w: w[0]), strict=True
+        )
+    ]
+    assert sorted(got) == sorted(wanted)
+    assert not any(data in {m.data for m in on_server} for data in never)
+    if kind == "thunderbird-mbox":
+        assert never, "the real store holds deleted, not yet compacted messages"
+    assert tree_fingerprint(source) == before
+
+
+def test_a_folder_name_the_server_refuses_fails_alone(lab, dovecot, tmp_path):
+    """Dovecot's Maildir++ takes no '.' in a name: that folder is reported, the rest goes."""
+    root = tmp_path / "Mail"
+    for folder in ("inbox", "v1.2"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "1").write_bytes(message(1, folder))
+    user = new_user(dovecot)
+    result = migrate(lab, dovecot, user, root, tmp_path / "s")
+    assert result.exit_code == 1
+    assert "1 failed: the server refused the folder" in result.stdout
+    assert len(read_back(dovecot, user, lab["certs"])["INBOX"]) == 1

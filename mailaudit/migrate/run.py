@@ -23,6 +23,7 @@ from mailaudit.migrate.folders import FolderMap, ServerFolders, map_folders, spe
 from mailaudit.migrate.imap_client import (
     Credentials,
     Destination,
+    ImapError,
     Outgoing,
     Session,
     SessionOptions,
@@ -154,7 +155,7 @@ class _Tally:
     mapping: FolderMap
     source: str  # the ledger's name for the folder: store and folder path
     store: str
-    reader: StoreReader
+    listed: list[StoredMessage] = field(default_factory=list)
     messages: int = 0
     bytes: int = 0
     uploaded: int = 0
@@ -169,6 +170,7 @@ class _Tally:
     verified: bool | None = None
     verify_note: str | None = None
     compared: int = 0
+    refused: str | None = None  # the server would not create the folder
 
     def outcome(self) -> FolderOutcome:
         return FolderOutcome(
@@ -257,7 +259,10 @@ class _Job:
         finally:
             await control.logout()
         self.surveyed = True
-        plan = [t for t in self.tallies if t.mapping.skip is None]
+        for tally in self.tallies:
+            if tally.refused:
+                tally.failed[tally.refused] += tally.messages
+        plan = [t for t in self.tallies if t.mapping.skip is None and not t.refused]
         meter = Meter(
             self.progress,
             sum(t.messages for t in plan),
@@ -320,23 +325,35 @@ class _Job:
         for source in self.sources:
             folders = list(source.reader.folders())
             for mapping in map_folders(folders, server, o.include_trash, o.include_junk, o.folders):
-                tally = _Tally(mapping, _source_name(source, mapping), source.name, source.reader)
+                tally = _Tally(mapping, _source_name(source, mapping), source.name)
                 self.tallies.append(tally)
                 if mapping.skip is not None:
                     continue
-                for message in source.reader.messages(mapping.source):
-                    tally.messages += 1
-                    tally.bytes += message.size
+                # Kept until the folder is decided: a reader's messages() may read every file
+                # to know its size, and the store is read once for the plan, not twice.
+                tally.listed = list(source.reader.messages(mapping.source))
+                tally.messages = len(tally.listed)
+                tally.bytes = sum(message.size for message in tally.listed)
+        refused: dict[str, str] = {}
         for tally in self.tallies:
             wire = tally.mapping.wire
-            if wire is None or wire in self.inventories:
+            if wire in refused:
+                tally.refused = refused[wire]
+            if wire is None or wire in self.inventories or wire in refused:
                 continue
             if tally.mapping.exists:
                 self.inventories[wire] = await self.inventory(control, wire)
+            elif o.dry_run:
+                self.inventories[wire] = _Inventory(None, {})
             else:
-                if not o.dry_run:
+                try:
                     await control.create(wire)
-                    self.say(f"created {tally.mapping.target} on the server")
+                except ImapError as exc:
+                    # A name this server cannot take ('.' in a Maildir++ name): that folder
+                    # fails, the others go on.
+                    refused[wire] = tally.refused = f"the server refused the folder: {exc}"[:200]
+                    continue
+                self.say(f"created {tally.mapping.target} on the server")
                 self.inventories[wire] = _Inventory(None, {})
 
     async def inventory(self, control: Session, wire: str) -> _Inventory:
@@ -385,7 +402,10 @@ class _Job:
         inventory: _Inventory,
         wire: str,
     ) -> Iterator[_Item]:
-        for message in tally.reader.messages(tally.mapping.source):
+        listed, tally.listed = tally.listed, []
+        listed.reverse()
+        while listed:
+            message = listed.pop()  # let go of each message once decided
             if message.note:
                 tally.notes[message.note] += 1
             if message.skip:
