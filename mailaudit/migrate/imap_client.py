@@ -313,7 +313,10 @@ class Session:
             tag = self._tag()
             done: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
             self._pending[tag] = done
-            head = f"{tag} APPEND {self.mailbox_argument(mailbox)}".encode()
+            # Small pieces are gathered into one write: one TLS record and one system call for
+            # a command line, its literal and what follows, instead of one each.
+            out = _Gather(self)
+            out.add(f"{tag} APPEND {self.mailbox_argument(mailbox)}".encode())
             for message in messages:
                 size = len(message.data)
                 quick = plus or (minus and size <= LITERAL_MINUS_LIMIT)
@@ -322,15 +325,22 @@ class Session:
                 literal = f"{{{size}{'+' if quick else ''}}}"
                 if message.utf8:
                     literal = f"UTF8 (~{literal}"
-                self._write(head + f"{flags}{date} {literal}\r\n".encode())
-                head = b""
-                if not quick and await self._await_continuation(done) is None:
-                    return done  # refused before the literal: the completion says why
-                await self._write_literal(message.data)
+                out.add(f"{flags}{date} {literal}\r\n".encode())
+                if not quick:
+                    await out.flush()
+                    if await self._await_continuation(done) is None:
+                        return done  # refused before the literal: the completion says why
+                if size <= WRITE_CHUNK:
+                    out.add(message.data)
+                else:
+                    await out.flush()
+                    await self._write_literal(message.data)
                 if message.utf8:
-                    self._write(b")")
-                await self.wire.drain(self.timeout)
-            self._write(b"\r\n")
+                    out.add(b")")
+                if out.size >= WRITE_CHUNK:
+                    await out.flush()
+            out.add(b"\r\n")
+            await out.flush()
         return done
 
     async def completion(self, done: asyncio.Future[Response]) -> Response:
@@ -553,6 +563,25 @@ class Session:
                 if value.isdigit():
                     return int(value)
         return None
+
+
+class _Gather:
+    """Bytes waiting to be written together."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pieces: list[bytes] = []
+        self.size = 0
+
+    def add(self, piece: bytes) -> None:
+        self.pieces.append(piece)
+        self.size += len(piece)
+
+    async def flush(self) -> None:
+        if self.pieces:
+            self.session._write(b"".join(self.pieces))
+            self.pieces, self.size = [], 0
+            await self.session.wire.drain(self.session.timeout)
 
 
 def _fetched(responses: list[Response]) -> list[dict[str, Item]]:
