@@ -433,7 +433,7 @@ def migrate(
         str,
         typer.Option(
             "--from-format",
-            metavar="auto|maildir|...",
+            metavar="auto|mbox|maildir|mh|emlx|pst|eml",
             help="The store's format; auto tells it from the files.",
         ),
     ] = "auto",
@@ -522,11 +522,11 @@ def migrate(
         if token_env and token_command:
             raise UsageError("give --token-env or --token-command, not both")
         destination = request.parse_destination(to)
-        sources = (
-            request.stores_of_account(account, root)
-            if account is not None
-            else [request.store_at(source, from_format)]  # type: ignore[arg-type]
-        )
+        if account is not None:
+            sources = request.stores_of_account(account, root)
+        else:
+            assert source is not None  # one of the two, checked above
+            sources = [request.store_at(source, from_format)]
         if token_env or token_command:
             credentials = imap_client.Credentials(
                 token=request.token_from_env(token_env)

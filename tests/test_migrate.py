@@ -6,6 +6,7 @@ server stored is counted from Dovecot's own log (the mail_log plugin writes each
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -183,6 +184,7 @@ def test_half_already_there_is_not_uploaded_again(lab, dovecot, tmp_path):
     assert result.exit_code == 0, result.output
     assert saves(dovecot) - stored == 10
     assert "10 uploaded, 10 already there" in result.stdout
+    assert "total 20/20 messages" in result.stderr  # progress goes to stderr
     assert len(read_back(dovecot, user, lab["certs"])["INBOX"]) == 20
 
 
@@ -193,6 +195,11 @@ def test_password_and_token_never_in_output_state_or_log(lab, dovecot, tmp_path)
     state = tmp_path / "state.sqlite"
     result = migrate(lab, dovecot, user, source, state, "--format", "json")
     assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["schema_version"] == 1 and document["migration"]["complete"] is True
+    folders = {f["source"]: f for f in document["migration"]["folders"]}
+    assert folders["Sent"]["target"] == "Gesendet" and folders["Sent"]["uploaded"] == 2
+    assert folders["Trash"]["skip"] == "trash: only with --include-trash"
     token_user = new_user(dovecot)  # Dovecot takes the token as the passdb's password
     token = token_user.password
     counter = tmp_path / "token-runs"

@@ -207,3 +207,27 @@ def test_message_identity() -> None:
     assert has_8bit_header(data)
     assert message_id(b"Subject: none\r\n") is None
     assert not has_8bit_header(b"Subject: a\r\n\r\n\xe4")
+
+
+def test_usage_errors_are_one_clear_line(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from mailaudit.cli import app
+
+    maildir = tmp_path / "Maildir"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    cases = [
+        (["--from", str(tmp_path / "missing")], "no such file or folder"),
+        (["--from", str(empty)], "not a mail store this tool can read"),
+        (["--from", str(maildir), "--from-format", "floppy"], "one of auto, mbox"),
+        (["--from", str(maildir), "--token-env", "NOPE_NOT_SET"], "the variable is not set"),
+        (["--from", str(maildir), "--password-env", "NOPE_NOT_SET"], "the variable is not set"),
+        ([], "give either --account ID or --from PATH"),
+    ]
+    for extra, says in cases:
+        result = CliRunner().invoke(app, ["migrate", "--to", "imaps://u@h", *extra])
+        assert result.exit_code == 2, (extra, result.output)
+        assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1, extra

@@ -91,6 +91,9 @@ class Meter:
             f"{rate:.0f} msg/s, {human_bytes(int(byte_rate))}/s, time left {eta}{quota}"
         )
 
+    def finish(self) -> None:
+        self.say(self.line(time.monotonic()))
+
     def say(self, text: str) -> None:
         if self.progress is not None:
             self.progress(text)

@@ -89,7 +89,8 @@ def token_from_env(variable: str) -> Callable[[], str]:
             raise TokenError(f"--token-env {variable}: the variable is not set")
         return value
 
-    token()  # a missing variable is a usage error now, not at the first connect
+    if not os.environ.get(variable, "").strip():  # a usage error now, not at the first connect
+        raise UsageError(f"--token-env {variable}: the variable is not set")
     return token
 
 

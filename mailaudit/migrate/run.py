@@ -275,6 +275,7 @@ class _Job:
                     raise AssertionError("a dry run decides, it never uploads")
         else:
             await self.upload(plan, meter)
+            meter.finish()
             for tally in plan:  # whatever a stop left unsettled waits for the next run
                 settled = tally.uploaded + tally.already_there
                 settled += sum(tally.skipped.values()) + sum(tally.failed.values())
