@@ -383,7 +383,8 @@ def test_killed_at_several_points_then_resumed(lab, dovecot, tmp_path):
             "--connections", "1", "-q",
         ]  # fmt: skip
         env = {**os.environ, "P": user.password}
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        first_err = (tmp_path / f"first-{point}.err").open("wb")
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=first_err)
         deadline = time.monotonic() + 60
         while saves(dovecot) - base < point and time.monotonic() < deadline:
             if process.poll() is not None:
@@ -396,7 +397,11 @@ def test_killed_at_several_points_then_resumed(lab, dovecot, tmp_path):
         done = subprocess.run(command, env=env, capture_output=True, timeout=120, check=False)
         assert done.returncode == 0, done.stderr.decode()
         got = sorted(m.data for m in read_back(dovecot, user, lab["certs"])["INBOX"])
-        assert got == expected, f"killed after {killed_at} saves"
+        twice = len(got) - len(set(got))
+        lost = len(set(expected) - set(got))
+        first = (tmp_path / f"first-{point}.err").read_text()
+        assert (twice, lost) == (0, 0), f"killed after {killed_at}: {first!r} {done.stderr!r}"
+        assert got == expected
     assert tree_fingerprint(source) == before
 
 

@@ -39,6 +39,7 @@ _LITERAL_AT_END = re.compile(r"~?\{(\d{1,12})\}$")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 LITERAL_MINUS_LIMIT = 4096  # RFC 7888 §5: LITERAL- allows non-synchronising literals up to this
 WRITE_CHUNK = 256 * 1024
+MAX_LINES = 200  # untagged lines tolerated before the answer to STARTTLS
 MAX_UNTAGGED = 2_000_000  # untagged responses kept for one command (a FETCH of a huge mailbox)
 
 
@@ -186,10 +187,12 @@ class Session:
         if not destination.implicit_tls:
             # STARTTLS is required: a plaintext login is never an option (RFC 8314 §3).
             self.wire.send("s1 STARTTLS")
-            while True:
+            for _ in range(MAX_LINES):
                 line = await self.wire.read_line(self.timeout)
                 if line.upper().startswith("S1 "):
                     break
+            else:
+                raise ImapError(f"no answer to STARTTLS within {MAX_LINES} lines")
             if not line[3:].upper().startswith("OK"):
                 raise ImapError(
                     f"the server refused STARTTLS ({line[3:][:120]}); "

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS sent (
     key         TEXT NOT NULL,   -- the reader's stable key within the store
     message_id  TEXT,
     size        INTEGER NOT NULL,
-    digest      TEXT NOT NULL,   -- SHA-256 of the bytes sent
+    digest      TEXT NOT NULL,   -- SHA-256 of the bytes sent; empty when a Message-ID suffices
     state       TEXT NOT NULL CHECK (state IN ('sending', 'done')),
     uidvalidity INTEGER,
     uid         INTEGER,

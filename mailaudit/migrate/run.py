@@ -45,6 +45,7 @@ STOP_WORDS = ("quota",)
 THROTTLE_CODES = {"THROTTLED", "INUSE", "UNAVAILABLE"}
 THROTTLE_WORDS = ("throttl", "bandwidth", "too many", "try again later")
 CHECK_CHUNK = 200  # messages fetched back at once for hashing
+IN_DOUBT_WAIT = 3.0  # seconds a server may still be storing what a dead client sent
 
 
 @dataclass(frozen=True)
@@ -270,9 +271,9 @@ class _Job:
             daily_quota(self.options.destination.host),
         )
         if self.options.dry_run:
-            for tally in plan:
+            for tally in plan:  # decided and counted; a dry run yields nothing to send
                 for _ in self.decide_all(tally, meter):
-                    raise AssertionError("a dry run decides, it never uploads")
+                    raise AssertionError("a dry run has nothing to send")
         else:
             await self.upload(plan, meter)
             meter.finish()
@@ -356,6 +357,28 @@ class _Job:
                     continue
                 self.say(f"created {tally.mapping.target} on the server")
                 self.inventories[wire] = _Inventory(None, {})
+        await self.await_in_doubt(control)
+
+    async def await_in_doubt(self, control: Session) -> None:
+        """An APPEND sent whole just before the last run died may still be being stored: the
+        server finishes a command its client has left. When a message in doubt is not there
+        yet, look once more after a pause rather than send it a second time."""
+        if self.ledger is None:
+            return
+        missing = set()
+        for tally in self.tallies:
+            wire = tally.mapping.wire
+            inventory = self.inventories.get(wire) if wire else None
+            if wire is None or inventory is None:
+                continue
+            entries = self.ledger.entries(self.destination, wire, tally.source).values()
+            ids = {e.message_id for e in entries if not e.done and e.message_id}
+            if ids - set(inventory.ids):
+                missing.add(wire)
+        if missing:
+            await asyncio.sleep(IN_DOUBT_WAIT)
+            for wire in missing:
+                self.inventories[wire] = await self.inventory(control, wire)
 
     async def inventory(self, control: Session, wire: str) -> _Inventory:
         uidvalidity, exists = await control.examine(wire)
@@ -463,7 +486,10 @@ class _Job:
         if not data:
             tally.skipped["empty message"] += 1  # RFC 3501 §6.3.11: a server must refuse it
             return None
-        header = identity.header_block(data)
+        message_id = identity.message_id(identity.header_block(data))
+        # The hash is what knows a message without a Message-ID, and what --verify full
+        # compares; for the rest it would only cost time.
+        hashed = message_id is None or self.options.verify is Verify.FULL
         return _Item(
             tally=tally,
             key=message.key,
@@ -473,8 +499,8 @@ class _Job:
                 internal_date=message.internal_date,
                 utf8=self.utf8 and identity.has_8bit_header(data),
             ),
-            message_id=identity.message_id(header),
-            digest=identity.digest(data),
+            message_id=message_id,
+            digest=identity.digest(data) if hashed else "",
         )
 
     # -- 3. upload ---------------------------------------------------------------------------
