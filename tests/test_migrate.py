@@ -364,14 +364,14 @@ def test_connection_dropped_mid_append_loses_and_duplicates_nothing(lab, dovecot
 
 
 def test_killed_at_several_points_then_resumed(lab, dovecot, tmp_path):
-    """SIGKILL mid-run (the ledger and the server in any state), then the same command again:
-    every message exactly once."""
+    """SIGKILL or Ctrl-C mid-run (the ledger and the server in any state), then the same
+    command again: every message exactly once."""
     source = tmp_path / "Maildir"
     messages = [(message(n, size=(n % 7) * 4000), "S", WHEN + n) for n in range(400)]
     write_maildir(source, "INBOX", messages)
     before = tree_fingerprint(source)
     expected = sorted(m.replace(b"\n", b"\r\n") for m, _, _ in messages)
-    for point in (1, 150, 330):
+    for point, how in ((1, signal.SIGKILL), (150, signal.SIGINT), (330, signal.SIGKILL)):
         user = new_user(dovecot)
         state = tmp_path / f"state-{point}.sqlite"
         base = saves(dovecot)
@@ -390,8 +390,8 @@ def test_killed_at_several_points_then_resumed(lab, dovecot, tmp_path):
             if process.poll() is not None:
                 break
             time.sleep(0.002)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        process.send_signal(how)  # SIGINT: Ctrl-C, which must end the run promptly
+        process.wait(timeout=30)
         killed_at = saves(dovecot) - base
         assert killed_at < 400, "the run finished before it could be killed"
         done = subprocess.run(command, env=env, capture_output=True, timeout=120, check=False)

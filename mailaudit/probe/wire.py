@@ -130,6 +130,8 @@ class Wire(asyncio.Protocol):
     async def drain(self, timeout: float) -> None:
         """Wait until the transport's write buffer is below its high-water mark again, so that
         a slow server holds the sender back instead of the sender's memory growing."""
+        if self._writable.is_set() and not self.closed:
+            return  # the common case, without the cost of a timer
         try:
             await asyncio.wait_for(self._writable.wait(), timeout)
         except asyncio.TimeoutError:
