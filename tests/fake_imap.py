@@ -1,6 +1,7 @@
 """A small IMAP server over TLS for what Dovecot 2.3 cannot show: a server that refuses raw
 8-bit header fields in APPEND (Gmail and RFC 6855 servers with UTF8=ACCEPT; Exchange's "invalid
-header"), and takes them only in an RFC 6855 `UTF8 (~{n})` APPEND after ENABLE UTF8=ACCEPT.
+header"), and takes them only in an RFC 6855 `UTF8 (~{n})` APPEND after ENABLE UTF8=ACCEPT;
+and one that throttles (Microsoft 365's answer, imapsync FAQ).
 
 Just enough IMAP for an uploader: login, NAMESPACE, LIST, CREATE, EXAMINE, UID FETCH of sizes
 and Message-IDs, APPEND (synchronising or not). Runs on its own loop in a thread, like
@@ -36,6 +37,7 @@ class FakeImap:
     cert: Path
     key: str | Path
     utf8_accept: bool
+    throttle_after: int | None = None  # then every APPEND is refused as Microsoft 365 does
     mailboxes: dict[str, list[Stored]] = field(default_factory=lambda: {"INBOX": []})
     port: int = 0
 
@@ -118,6 +120,13 @@ class FakeImap:
         if any(byte >= 0x80 for byte in header) and not (utf8 and enabled):
             writer.write(
                 f"{tag} NO [CANNOT] 8-bit header fields need an UTF8 APPEND (RFC 6855)\r\n".encode()
+            )
+            return
+        stored = sum(len(box) for box in self.mailboxes.values())
+        if self.throttle_after is not None and stored >= self.throttle_after:
+            writer.write(
+                f"{tag} NO [THROTTLED] Request is throttled. "
+                "Suggested Backoff Time: 299961 milliseconds\r\n".encode()
             )
             return
         box = self.mailboxes.setdefault(mailbox, [])
