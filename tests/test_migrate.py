@@ -615,3 +615,15 @@ def test_a_throttling_server_ends_the_run_cleanly(lab, tmp_path):
     assert "[THROTTLED]" in result.stdout and "run again tomorrow to continue" in result.stdout
     assert "4 not sent yet" in result.stdout
     assert len(server.mailboxes["INBOX"]) == 2
+
+
+def test_a_folder_too_large_to_keep_listed_is_read_again(lab, dovecot, tmp_path, monkeypatch):
+    monkeypatch.setattr("mailaudit.migrate.run.KEEP_LISTED", 3)
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    messages = [(message(n), "S", WHEN + n) for n in range(8)]
+    write_maildir(source, "INBOX", messages)
+    result = migrate(lab, dovecot, user, source, tmp_path / "s")
+    assert result.exit_code == 0, result.output
+    got = sorted(m.data for m in read_back(dovecot, user, lab["certs"])["INBOX"])
+    assert got == sorted(m.replace(b"\n", b"\r\n") for m, _, _ in messages)

@@ -45,6 +45,7 @@ STOP_WORDS = ("quota",)
 THROTTLE_CODES = {"THROTTLED", "INUSE", "UNAVAILABLE"}
 THROTTLE_WORDS = ("throttl", "bandwidth", "too many", "try again later")
 CHECK_CHUNK = 200  # messages fetched back at once for hashing
+KEEP_LISTED = 20_000  # messages of one folder kept from the survey (about 1 KB each)
 IN_DOUBT_WAIT = 3.0  # seconds a server may still be storing what a dead client sent
 
 
@@ -156,7 +157,8 @@ class _Tally:
     mapping: FolderMap
     source: str  # the ledger's name for the folder: store and folder path
     store: str
-    listed: list[StoredMessage] = field(default_factory=list)
+    reader: StoreReader
+    listed: list[StoredMessage] | None = field(default_factory=list)  # None: read again
     messages: int = 0
     bytes: int = 0
     uploaded: int = 0
@@ -327,15 +329,20 @@ class _Job:
         for source in self.sources:
             folders = list(source.reader.folders())
             for mapping in map_folders(folders, server, o.include_trash, o.include_junk, o.folders):
-                tally = _Tally(mapping, _source_name(source, mapping), source.name)
+                tally = _Tally(mapping, _source_name(source, mapping), source.name, source.reader)
                 self.tallies.append(tally)
                 if mapping.skip is not None:
                     continue
-                # Kept until the folder is decided: a reader's messages() may read every file
-                # to know its size, and the store is read once for the plan, not twice.
-                tally.listed = list(source.reader.messages(mapping.source))
-                tally.messages = len(tally.listed)
-                tally.bytes = sum(message.size for message in tally.listed)
+                # Kept until the folder is decided (a reader's messages() may read every file
+                # to know its size): the store is read once for the plan, not twice; except
+                # for a folder so large that keeping its list would cost the memory bound.
+                for message in source.reader.messages(mapping.source):
+                    tally.messages += 1
+                    tally.bytes += message.size
+                    if tally.listed is not None:
+                        tally.listed.append(message)
+                        if len(tally.listed) > KEEP_LISTED:
+                            tally.listed = None
         refused: dict[str, str] = {}
         for tally in self.tallies:
             wire = tally.mapping.wire
@@ -427,9 +434,9 @@ class _Job:
         wire: str,
     ) -> Iterator[_Item]:
         listed, tally.listed = tally.listed, []
-        listed.reverse()
-        while listed:
-            message = listed.pop()  # let go of each message once decided
+        for message in (
+            _draining(listed) if listed is not None else tally.reader.messages(tally.mapping.source)
+        ):
             if message.note:
                 tally.notes[message.note] += 1
             if message.skip:
@@ -728,6 +735,13 @@ class _Job:
             note = f"{len(wanted)} compared byte for byte"
             return True, note + (f", {unchecked} by Message-ID" if unchecked else "")
         return True, None
+
+
+def _draining(listed: list[StoredMessage]) -> Iterator[StoredMessage]:
+    """The list's messages in order, each let go of once handed out."""
+    listed.reverse()
+    while listed:
+        yield listed.pop()
 
 
 def _too_large(code: str, reason: str) -> bool:
