@@ -236,6 +236,8 @@ class Session:
                 await self._authenticate("PLAIN", f"\x00{user}\x00{password}".encode())
             elif "LOGINDISABLED" in caps:
                 raise ImapError("the server allows neither LOGIN nor AUTHENTICATE PLAIN")
+            elif "\r" in password or "\n" in password:
+                raise ImapError("the password holds a line break, which LOGIN cannot carry")
             else:
                 await self.command(f"LOGIN {quote(user)} {quote(password)}", secret=True)
         else:
