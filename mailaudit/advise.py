@@ -7,15 +7,18 @@ The RFC each one rests on is named beside it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
-from mailaudit.discover.providers import Provider, identify
 from mailaudit.model import (
+    UNKNOWN_TYPE,
     Account,
     Client,
     Finding,
+    LocalMailbox,
+    LocalStore,
     MachineReport,
     ProbeError,
     ProbeResult,
@@ -23,7 +26,9 @@ from mailaudit.model import (
     Protocol,
     Security,
     Severity,
+    shown_path,
 )
+from mailaudit.providers import Provider, identify
 from mailaudit.units import human_bytes
 
 
@@ -54,13 +59,35 @@ RULES = {
 
 SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
 PASSWORD_AUTH = {"password", "password-encrypted", "ntlm"}  # None: not recorded, not judged
-UNREACHABLE = {ProbeError.REFUSED, ProbeError.TIMEOUT, ProbeError.UNREACHABLE, ProbeError.DNS}
+UNREACHABLE = {
+    ProbeError.REFUSED,
+    ProbeError.TIMEOUT,
+    ProbeError.UNREACHABLE,
+    ProbeError.DNS,
+    ProbeError.NO_SUCH_HOST,
+}
 CLIENT_NAMES = {
     Client.OUTLOOK: "Outlook",
     Client.OUTLOOK_MAC: "Outlook for Mac",
     Client.THUNDERBIRD: "Thunderbird",
     Client.SEAMONKEY: "SeaMonkey",
     Client.APPLE_MAIL: "Apple Mail",
+    Client.WINDOWS_LIVE_MAIL: "Windows Live Mail",
+    Client.WINDOWS_MAIL: "Windows Mail",
+    Client.EVOLUTION: "Evolution",
+    Client.CLAWS_MAIL: "Claws Mail",
+    Client.SYLPHEED: "Sylpheed",
+    Client.FETCHMAIL: "the mail client that reads the fetched mail",
+    Client.GETMAIL: "the mail client that reads the fetched mail",
+    Client.MUTT: "mutt (set folder=imaps://... and spoolfile=+INBOX)",
+    Client.POSTBOX: "Postbox (or, as Postbox is discontinued, in Thunderbird)",
+    Client.OUTLOOK_EXPRESS: "Outlook Express",
+    Client.KMAIL: "KMail",
+    Client.EM_CLIENT: "eM Client",
+    Client.MAILBIRD: "Mailbird",
+    Client.THE_BAT: "The Bat!",
+    Client.WINDOWS_MAIL_APP: "the new Outlook (the Mail app is retired)",
+    Client.OUTLOOK_NEW: "Outlook",
 }
 HOW_TO_MOVE = {
     Client.OUTLOOK: "In Outlook, drag the folders from the old data file into the new account's "
@@ -70,7 +97,76 @@ HOW_TO_MOVE = {
     Client.SEAMONKEY: "In SeaMonkey, copy each old folder into the new IMAP account's folders.",
     Client.APPLE_MAIL: "In Apple Mail, drag the mailboxes from the old account (or On My Mac) onto "
     "the new IMAP account; Mail uploads them.",
+    Client.OUTLOOK_MAC: "In Outlook for Mac, drag the folders from the old account (or On My "
+    "Computer) onto the new IMAP account's folders; Outlook uploads them.",
+    Client.WINDOWS_LIVE_MAIL: "In Windows Live Mail, drag each old folder onto the new IMAP "
+    "account's folders (hold Ctrl to copy rather than move); Windows Live Mail uploads them.",
+    Client.WINDOWS_MAIL: "In Windows Mail, select the messages of each old folder and drag them "
+    "onto the matching folder of the new IMAP account; Windows Mail uploads them.",
+    Client.EVOLUTION: "In Evolution, open each folder under On This Computer, select all "
+    "messages, Message > Copy to Folder, and pick the matching folder of the new IMAP account; "
+    "Evolution uploads them.",
+    Client.CLAWS_MAIL: "In Claws Mail, right-click each old folder of the local mailbox, Move "
+    "folder... (or select all messages and Copy to), and pick the new IMAP account; Claws Mail "
+    "uploads them.",
+    Client.SYLPHEED: "In Sylpheed, open each old folder, select all messages, Message > Copy, "
+    "and pick the matching folder of the new IMAP account; Sylpheed uploads them.",
+    Client.FETCHMAIL: "fetchmail keeps no folders of its own: the mail it fetched is in the local "
+    "mailbox it delivered to; copy that mailbox into the new IMAP account with a mail client, "
+    "then remove the poll entry from .fetchmailrc.",
+    Client.GETMAIL: "getmail keeps no folders of its own: the mail it fetched is in its "
+    "[destination]; copy that into the new IMAP account with a mail client, then remove the rc "
+    "file.",
+    Client.MUTT: "In mutt, open the old mailbox, tag all messages (T, then ~A), and save them "
+    "(;s) to the new IMAP account's folder (imaps://.../INBOX); mutt uploads them.",
+    Client.POSTBOX: "In Postbox, right-click each old folder, Copy To, and choose a folder of the "
+    "new IMAP account; Postbox uploads the messages.",
+    Client.OUTLOOK_EXPRESS: "In Outlook Express, open each folder under Local Folders, select all "
+    "messages, Edit > Copy to Folder, and pick the matching folder of the new IMAP account; "
+    "Outlook Express uploads them. (Windows Live Mail or Thunderbird can also import the "
+    "folders.)",
+    Client.KMAIL: "In KMail, right-click each folder under Local Folders, Copy Folder To, and pick "
+    "the new IMAP account; KMail uploads them.",
+    Client.EM_CLIENT: "In eM Client, select the messages of each old folder and drag them onto the "
+    "matching folder of the new IMAP account; eM Client uploads them.",
+    Client.MAILBIRD: "In Mailbird, select the messages of each old folder and move them to the "
+    "matching folder of the new IMAP account; Mailbird uploads them.",
+    Client.THE_BAT: "In The Bat!, select the messages of each old folder, Messages > Copy to "
+    "Folder, and pick the matching folder of the new IMAP account; The Bat! uploads them.",
+    Client.WINDOWS_MAIL_APP: "The Mail app no longer sends or receives: open the new Outlook, let "
+    "it import the Mail app's accounts, and copy the local folders into the IMAP account there.",
+    Client.OUTLOOK_NEW: "In the new Outlook, drag each old folder onto the new IMAP account's "
+    "folders; Outlook uploads them.",
 }
+# Where to see an account's protocol in a client whose files do not say it.
+HOW_TO_CHECK = {
+    Client.EM_CLIENT: "In eM Client: Menu > Accounts, select the account; the tabs name IMAP or "
+    "POP3 with the server and port.",
+    Client.MAILBIRD: "In Mailbird: Menu > Settings > Accounts, select the account, Edit, Server "
+    "settings: the incoming server shows IMAP or POP3.",
+    Client.THE_BAT: "In The Bat!: Account > Properties > Transport: the receiving mail protocol "
+    "(POP3 or IMAP4), server and port; Management > Leave messages on server.",
+    Client.WINDOWS_MAIL_APP: "In the Mail app: Settings > Manage accounts > the account > Change "
+    "mailbox sync settings > Advanced mailbox settings: the incoming server and its type.",
+    Client.OUTLOOK_NEW: "In the new Outlook: Settings > Accounts > Email accounts > Manage: the "
+    "account type (Microsoft 365, IMAP, POP) is shown there.",
+}
+
+# Clients whose local store is a format `mailaudit migrate` reads (Maildir, MH, .eml folders,
+# the mbox of a mail spool).
+MIGRATE_READS = frozenset(
+    {
+        Client.WINDOWS_LIVE_MAIL,
+        Client.WINDOWS_MAIL,
+        Client.EVOLUTION,
+        Client.CLAWS_MAIL,
+        Client.SYLPHEED,
+        Client.FETCHMAIL,
+        Client.GETMAIL,
+        Client.MUTT,
+        Client.KMAIL,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -95,7 +191,10 @@ def advise(report: MachineReport, providers: list[Provider], policy: Policy) -> 
             accounts.append(account)
             continue
         provider = _provider(account, providers)
-        findings = _kept(list(_findings(account, provider, policy)), policy)
+        found = list(_findings(account, provider, policy))
+        if report.notes:  # DNS or the network was down: said once, not once per endpoint
+            found = [f for f in found if f.rule != "MA009"]
+        findings = _kept(found, policy)
         accounts.append(
             replace(
                 account,
@@ -106,7 +205,89 @@ def advise(report: MachineReport, providers: list[Provider], policy: Policy) -> 
     machine_findings = _kept(
         [_finding("MA012", f"{s.origin}: {s.reason}") for s in report.skipped], policy
     )
-    return replace(report, accounts=tuple(accounts), findings=tuple(machine_findings))
+    local = report.local_mailboxes
+    accounts = [_with_local_mailboxes(a, local) for a in accounts]
+    return replace(
+        report,
+        accounts=tuple(accounts),
+        local_mailboxes=tuple(replace(m, recommendation=back_up(m)) for m in local),
+        findings=tuple(machine_findings),
+    )
+
+
+def back_up(mailbox: LocalMailbox) -> dict[str, Any]:
+    """A local mailbox holds the only copy of its mail: back it up before anything changes."""
+    where = store_words(mailbox.store, mailbox.platform)
+    return {
+        "action": "back-up",
+        "summary": f"Back up {mailbox.name}: it is kept only on this computer.",
+        "steps": [
+            f"Back up the local mailbox {where} before any change on this computer: "
+            f"`mailaudit backup --to {backup_target(mailbox.store.path)}`.",
+            "To keep it on a server as well, copy its folders into an IMAP account "
+            f"in {CLIENT_NAMES.get(mailbox.client, mailbox.client.value)}.",
+        ],
+    }
+
+
+def backup_target(path: str | None) -> str:
+    """An example backup drive, as the audited machine names one: a USB disk on Windows, under
+    /Volumes on a Mac, under /media on Linux."""
+    if path and path.startswith(("/home/", "/root/")):
+        return "/media/backup"
+    if path and path.startswith("/Users/") and "/Library/" in path:
+        return "/Volumes/Backup"
+    return "E:\\"
+
+
+def _store_path(account: Account) -> str | None:
+    return account.local_store.path if account.local_store else None
+
+
+def store_words(store: LocalStore, platform: str | None = None) -> str:
+    """Where a store is, in its own system's notation, and how big, or why its size is not
+    known: a store on another drive is named by its path, and one that could not be read is
+    never "0 B"."""
+    if not store.path:
+        return f"({store.note or 'its place is not recorded'})"
+    path = shown_path(store.path, platform)
+    if not store.measured:
+        if OTHER_DRIVE.match(store.path):
+            return f"{path} (not on this disk, not measured)"
+        return f"{path} (not measured: {store.note or 'not read'})"
+    if not store.exists:
+        return f"{path} (not found)"
+    return f"{path} ({human_bytes(store.bytes)})"
+
+
+# A Windows path on another drive than the system's: a second disk or a network share.
+OTHER_DRIVE = re.compile(r"^(?![Cc]:)[A-Za-z]:[\\/]|^\\\\")
+
+
+def _with_local_mailboxes(account: Account, local: tuple[LocalMailbox, ...]) -> Account:
+    """The POP3 plan's backup step names the same user's local mailboxes of the same client:
+    one backup before the move covers them too."""
+    plan = account.recommendation
+    mine = [
+        m
+        for m in local
+        if (m.user, m.client, m.profile) == (account.user, account.client, account.profile)
+    ]
+    if not plan or not mine or account.protocol is not Protocol.POP3:
+        return account
+    extra = "; ".join(
+        f"{m.name} in {store_words(m.store, m.platform)}"
+        if m.store.path
+        else f"{m.name} {store_words(m.store, m.platform)}"
+        for m in mine
+    )
+    steps = [
+        f"{step} Back up the local mailboxes beside it too: {extra}."
+        if step.startswith(("Back up", "Until then, back up"))
+        else step
+        for step in plan.get("steps", [])
+    ]
+    return replace(account, recommendation={**plan, "steps": steps})
 
 
 def highest(report: MachineReport) -> Severity | None:
@@ -115,6 +296,14 @@ def highest(report: MachineReport) -> Severity | None:
         f.severity for f in report.findings
     ]
     return max(found, key=SEVERITY_ORDER.index) if found else None
+
+
+def severity_counts(report: MachineReport) -> dict[Severity, int]:
+    """How many findings of each severity, the most severe first; every severity present."""
+    counts = dict.fromkeys(reversed(SEVERITY_ORDER), 0)
+    for finding in [f for a in report.accounts for f in a.findings] + list(report.findings):
+        counts[finding.severity] += 1
+    return counts
 
 
 def at_least(severity: Severity, threshold: Severity) -> bool:
@@ -146,6 +335,19 @@ def _configured(account: Account) -> ProbeResult | None:
     return account.probes[0] if account.probes else None  # probes hold the configured server
 
 
+def only_copy_here(account: Account) -> bool:
+    """POP3 mail the server does not keep (at once, or after N days)."""
+    return account.protocol is Protocol.POP3 and (
+        account.leave_on_server is False or account.leave_on_server_days is not None
+    )
+
+
+def _account_store(account: Account) -> str:
+    if account.local_store is None:
+        return "no local mail store found"
+    return store_words(account.local_store, account.platform)
+
+
 def _findings(account: Account, provider: Provider | None, policy: Policy) -> Any:
     endpoint = account.incoming
     store = account.local_store
@@ -155,16 +357,29 @@ def _findings(account: Account, provider: Provider | None, policy: Policy) -> An
             f"{account.name} fetches mail by POP3 from {endpoint.host}: the "
             "mail lives on this computer, not on the server.",
         )
-        if account.leave_on_server is False or account.leave_on_server_days is not None:
-            size = (
-                f" ({human_bytes(store.bytes)} in {store.path})" if store and store.exists else ""
-            )
-            how = (
-                f"the server deletes it after {account.leave_on_server_days} days"
-                if account.leave_on_server
-                else "it is deleted from the server once downloaded"
-            )
-            yield _finding("MA002", f"The only copy of this mail is on this computer{size}: {how}.")
+        if only_copy_here(account):
+            where = ""
+            if store and not store.measured:
+                where = (
+                    f" ({shown_path(store.path, account.platform)}: not on this disk, not measured)"
+                )
+            elif store and store.exists:
+                where = (
+                    f" ({human_bytes(store.bytes)} in {shown_path(store.path, account.platform)})"
+                )
+            days = account.leave_on_server_days
+            if account.leave_on_server and days is not None:
+                yield _finding(
+                    "MA002",
+                    f"Mail older than {days} days exists only on this computer{where}: "
+                    f"the server deletes it after {days} days.",
+                )
+            else:
+                yield _finding(
+                    "MA002",
+                    f"The only copy of this mail is on this computer{where}: it is deleted "
+                    "from the server once downloaded.",
+                )
     if account.protocol in (Protocol.POP3, Protocol.IMAP):
         if endpoint.security is Security.NONE:
             login = (
@@ -187,7 +402,7 @@ def _findings(account: Account, provider: Provider | None, policy: Policy) -> An
     if account.discovery is not None and account.discovery.imap == "not offered":
         yield _finding(
             "MA010",
-            f"{account.discovery.domain} declares IMAP not offered (DNS SRV): "
+            f"{account.discovery.domain}: {account.discovery.reason or 'IMAP is not offered'}; "
             "POP3 is the only way to this mailbox.",
         )
     mail = account.protocol in (Protocol.POP3, Protocol.IMAP)
@@ -246,7 +461,14 @@ def _implicit_available(account: Account, provider: Provider | None) -> bool:
 def recommend(account: Account, provider: Provider | None, policy: Policy) -> dict[str, Any]:
     """One recommendation with concrete values: keep, switch to IMAP, secure, or use OAuth."""
     if account.protocol is Protocol.POP3:
-        return _pop3(account, provider, policy)
+        plan = _pop3(account, provider, policy)
+        if account.incoming.security is Security.NONE:
+            # MA003 comes first, whatever happens with IMAP: the password is exposed today.
+            plan["steps"] = [*_secure_pop3_now(account), *plan["steps"]]
+            if plan["action"] == "keep":
+                plan["action"] = "secure-connection"
+                plan["summary"] = f"Switch {account.name} to an encrypted connection now."
+        return plan
     endpoint = account.incoming
     if account.protocol is Protocol.IMAP and endpoint.security is Security.NONE:
         settings = {"server": endpoint.host, "port": 993, "security": "SSL/TLS"}
@@ -275,7 +497,39 @@ def recommend(account: Account, provider: Provider | None, policy: Policy) -> di
                 "sign-in method; the client opens the provider's sign-in page."
             ],
         }
+    if account.declared_type == UNKNOWN_TYPE:
+        return {
+            "action": "check-in-client",
+            "summary": f"Find out whether {account.name} is POP3 or IMAP: its client's files "
+            "do not say.",
+            "steps": [
+                HOW_TO_CHECK.get(account.client, "Open the account's settings in its client."),
+                *_if_pop3(account),
+            ],
+        }
     return {"action": "keep", "summary": f"{account.name}: no change needed.", "steps": []}
+
+
+def _if_pop3(account: Account) -> list[str]:
+    """What to do when the client shows POP3, for an account whose protocol is unknown."""
+    if account.client is Client.OUTLOOK_NEW:
+        # The new Outlook syncs third-party accounts, POP3 too, through Microsoft's cloud.
+        return ["Even a POP3 account is kept in Microsoft's cloud copy: nothing to move."]
+    where = f" ({account.local_store.path})" if account.local_store else ""
+    return [
+        f"If it is POP3, the mail may exist only on this computer: back up the local store "
+        f"first{where}, then create an IMAP account for the same address.",
+        HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account."),
+    ]
+
+
+def _secure_pop3_now(account: Account) -> list[str]:
+    host = account.incoming.host or "the POP3 server"
+    return [
+        f"Now, before anything else: set {host} to SSL/TLS on port 995 (or STARTTLS on port "
+        "110) in the account settings; the password travels unencrypted today.",
+        "Then change the password: it has travelled unencrypted (RFC 8314 §4.1).",
+    ]
 
 
 def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[str, Any]:
@@ -292,32 +546,49 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
     elif best is not None:
         best_host, best_port, best_security = best.host, best.port, best.security
         source = best.origin + (", probed and answering" if best.reachable else "")
-    elif discovery is None or discovery.imap == "unknown":
+        if discovery is not None and discovery.imap in ("unknown", "known"):
+            source += ", not checked"
+    elif discovery is None or discovery.imap != "not offered":
+        # Unknown is never "keep": a failure to check says nothing about the provider.
+        offline = all(p.status is ProbeStatus.SKIPPED for p in account.probes)
+        looked = (
+            "Run mailaudit online (without --offline)"
+            if offline
+            else "When the network works, run mailaudit again"
+        )
         return {
             "action": "find-imap",
             "summary": f"Find out where {account.incoming.host}'s provider offers IMAP.",
             "steps": [
-                "Run mailaudit online (without --offline), or `mailaudit lookup` with the "
-                "address, to look the provider up by DNS, autoconfig and probes.",
-                "Until then, back up the local mail store: it holds the only copy.",
+                f"{looked}, or `mailaudit lookup` with the address, to look the provider up "
+                "by DNS, autoconfig and probes"
+                + (f" ({discovery.reason})." if discovery and discovery.reason else "."),
+                f"Until then, back up the local mail store, {_account_store(account)}: "
+                + ("it holds the only copy" if only_copy_here(account) else "keep it safe")
+                + f": `mailaudit backup --to {backup_target(_store_path(account))}`.",
             ],
         }
     else:
-        why = (
-            "the provider declares IMAP not offered"
-            if discovery.imap == "not offered"
-            else "no IMAP service was found for this provider"
-        )
+        why = discovery.reason or "the provider does not offer IMAP"
+        if not only_copy_here(account):
+            return {
+                "action": "keep",
+                "summary": f"Keep {account.name} on POP3: {why}.",
+                "steps": ["Back up the local mail store regularly."],
+            }
+        # The only copy is here: the account stays in the plan even though it stays on POP3.
         return {
-            "action": "keep",
-            "summary": f"Keep {account.name} on POP3: {why}.",
+            "action": "back-up",
+            "summary": f"Keep {account.name} on POP3 ({why}), and back up its mail: this "
+            "computer holds the only copy.",
             "steps": [
+                f"Back up the local mail store now and regularly: {_account_store(account)}: "
+                f"`mailaudit backup --to {backup_target(_store_path(account))}`.",
                 "Leave a copy of messages on the server, if the provider allows it.",
-                "Back up the local mail store regularly: it holds the only copy.",
             ],
         }
     store = account.local_store
-    size = store.bytes if store and store.exists else 0
+    size = store.bytes if store and store.exists and store.measured else 0
     settings = {
         "server": best_host,
         "port": best_port,
@@ -337,17 +608,17 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
         f"from {source}.",
         _on_server_step(account),
         (
-            f"Back up the local mail store first: {store.path} ({human_bytes(size)})."
-            if store and store.exists
-            else "Back up the client's mail folders first."
+            f"Back up first: `mailaudit backup --to {backup_target(store.path)}` copies the local "
+            f"mail store {_account_store(account)}."
+            if store
+            else f"Back up first: `mailaudit backup --to {backup_target(None)}`."
         ),
         f"Create a new IMAP account in {CLIENT_NAMES.get(account.client, account.client.value)}: "
         f"server {best_host}, "
         f"port {best_port}, {settings['security']}, "
         f"user name {settings['username'] or 'as before'}, "
         f"sign-in: {settings['sign_in']}.",
-        HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account."),
-        *_migrate_step(account, best_host, best_port, settings),
+        _how_to_move(account, account.incoming.username, best_host, best_port, best_security),
         _upload_step(size, hours, policy.uplink_mbit),
         "When every folder shows up on the server (check in webmail), remove the POP3 account.",
     ]
@@ -363,17 +634,18 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
     }
 
 
-def _migrate_step(account: Account, host: str, port: int, settings: dict[str, Any]) -> list[str]:
-    """The command that does the move, resumable and without duplicates (after the backup)."""
-    if account.local_store is None or not account.local_store.exists:
-        return []
-    scheme = "imap" if settings["security"] == "STARTTLS" else "imaps"
-    user = quote(settings["username"] or account.email or "USER", safe="")  # "@" is %40
-    return [
-        "Or let mailaudit upload the folders (it can be stopped and run again, and never "
-        f"uploads a message twice): mailaudit migrate --account {account.id} "
-        f"--to {scheme}://{user}@{host}:{port} (add --root as for the scan; --dry-run first)."
-    ]
+def _how_to_move(
+    account: Account, username: str | None, host: str, port: int, security: str
+) -> str:
+    by_hand = HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account.")
+    if account.client not in MIGRATE_READS:
+        return by_hand
+    login = f"{quote(username, safe='')}@" if username else ""  # RFC 3986: '@' in a user is %40
+    scheme = "imaps" if security == "tls" else "imap"  # imap://: STARTTLS on the plain port
+    return (
+        f"{by_hand} Or let mailaudit upload them: "
+        f"mailaudit migrate --account {account.id} --to {scheme}://{login}{host}:{port}"
+    )
 
 
 def _on_server_step(account: Account) -> str:

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import getpass
 import os
+import shutil
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
-from mailaudit import __version__, discover, policy
+from mailaudit import __version__, arguments, discover, exits, policy
 from mailaudit.advise import at_least, highest
 from mailaudit.audit import AuditOptions, PasswordFor, run_audit
-from mailaudit.errors import UsageError
-from mailaudit.fleet import load_reports, summarize
+from mailaudit.backup import BackupOptions, Outcome, Progress, back_up, verify_archive
+from mailaudit.errors import ArchiveUnreadable, ReportFileError, UsageError
+from mailaudit.fleet import read_reports, summarize
 from mailaudit.migrate import imap_client, request
 from mailaudit.migrate.outcome import Verify
 from mailaudit.migrate.run import MigrateOptions, run_migration
-from mailaudit.model import Account, Severity
+from mailaudit.model import Account, MachineReport, Severity
 from mailaudit.probe import ProbeOptions, run_probes
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.probe.targets import dns_server, probe_targets
@@ -27,13 +31,19 @@ from mailaudit.redact import redact
 from mailaudit.report import (
     FleetFormat,
     Format,
+    RenderOptions,
     ResultsFormat,
+    backup_report,
     fleet_report,
+    format_of,
+    json_report,
     lookup_report,
     migrate_report,
     probe_report,
     render,
 )
+from mailaudit.report.catalog import Language
+from mailaudit.report.words import one_line
 
 app = typer.Typer(
     help="Audit the mail accounts of a PC: which clients, POP or IMAP, where the mail lives.",
@@ -42,9 +52,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1  # a finding at or above --fail-on; migrate: not every message is there
-EXIT_USAGE = 2  # bad usage, or unreadable input named on the command line
+EXIT_OK = exits.EXIT_OK
+EXIT_FINDINGS = exits.EXIT_FINDINGS  # a finding at or above --fail-on
+EXIT_USAGE = exits.EXIT_USAGE  # bad usage, or unreadable input named on the command line
+EXIT_INTERNAL = exits.EXIT_INTERNAL  # mailaudit's own bug
+EXIT_INTERRUPTED = exits.EXIT_INTERRUPTED
+EXIT_INCOMPLETE = exits.EXIT_INCOMPLETE  # backup: not every store file is in the archive;
+# migrate: not every message that should be on the server is there yet
+EXIT_DAMAGED = exits.EXIT_DAMAGED  # backup: the archive differs from its source or manifest
 
 
 def _version(value: bool) -> None:
@@ -59,6 +74,13 @@ def _main(
         bool,
         typer.Option(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="On an internal error, print the traceback (give it before the command).",
         ),
     ] = False,
 ) -> None:
@@ -84,8 +106,8 @@ DnsServer = Annotated[
     str | None,
     typer.Option(
         "--dns-server",
-        metavar="HOST[:PORT]",
-        help="Resolve every name through this DNS server instead of the system's.",
+        metavar="IP[:PORT]",
+        help="Resolve every name through the DNS server at this address instead of the system's.",
     ),
 ]
 CaFile = Annotated[
@@ -123,9 +145,6 @@ InsecureLogin = Annotated[
         "failed verification. Never over plaintext.",
     ),
 ]
-FormatOption = Annotated[
-    Format, typer.Option("--format", help="Report format.", case_sensitive=False)
-]
 ResultsFormatOption = Annotated[
     ResultsFormat, typer.Option("--format", help="Report format.", case_sensitive=False)
 ]
@@ -136,12 +155,49 @@ Output = Annotated[
         "-o",
         metavar="FILE",
         dir_okay=False,
-        help="Write the report to FILE instead of standard output.",
+        help="Write the report to FILE instead of standard output (- is standard output). "
+        "An existing file is kept unless --force.",
+    ),
+]
+ReportFormat = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        help="Report format on standard output (default table). With --output, the file's "
+        "extension tells the format, and --format must agree with it.",
+        case_sensitive=False,
+    ),
+]
+Outputs = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        dir_okay=False,
+        help="Write the report to FILE, in the format its extension names: .json, .html, .md, "
+        ".csv, .txt (the table). Repeat it for several formats from one run.",
+    ),
+]
+Lang = Annotated[
+    Language | None,
+    typer.Option(
+        "--lang",
+        case_sensitive=False,
+        help="Language of the client document (html, markdown): en or de. "
+        "Default: the locale's (LC_ALL, LC_MESSAGES, LANG), else en.",
+    ),
+]
+PreparedBy = Annotated[
+    str | None,
+    typer.Option(
+        "--prepared-by", metavar="NAME", help="Who prepared the report, for the client document."
     ),
 ]
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress messages on standard error.")
 ]
+Force = Annotated[bool, typer.Option("--force", help="Replace the --output file when it exists.")]
 
 
 @app.command()
@@ -177,8 +233,10 @@ def scan(
     offline: Annotated[
         bool, typer.Option("--offline", help="Send nothing over the network: no probes, no DNS.")
     ] = False,
-    fmt: FormatOption = Format.TABLE,
-    output: Output = None,
+    fmt: ReportFormat = None,
+    outputs: Outputs = None,
+    lang: Lang = None,
+    prepared_by: PreparedBy = None,
     timeout: Timeout = None,
     concurrency: Concurrency = None,
     dns: DnsServer = None,
@@ -212,11 +270,16 @@ def scan(
         bool,
         typer.Option(
             "--redact",
-            help="Replace addresses, user names, login names, the "
-            "machine's name and the --root folder by tokens, to share the report.",
+            help="Replace addresses, user names (in every path too), login names, account "
+            "names, the machine's name and the --root folder by tokens, to share the report.",
         ),
     ] = False,
+    redact_domains: Annotated[
+        bool,
+        typer.Option("--redact-domains", help="With --redact: replace the mail domains too."),
+    ] = False,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """List every mail account of every user, classified POP3 or IMAP, with where its mail lives.
 
@@ -224,6 +287,10 @@ def scan(
     """
     progress = None if quiet else _progress
     try:
+        root = arguments.machine_root(root) if root else None
+        destinations = _destinations(outputs, fmt, force=force, root=root)
+        arguments.redact_options(redact_report, redact_domains)
+        arguments.login_source(login, password_env, interactive=arguments.has_terminal())
         settings = policy.load(config) if config else policy.Settings()
         probe = _probe_options(
             timeout, concurrency, dns, ca_file, settings, insecure_login=insecure_login
@@ -237,19 +304,23 @@ def scan(
             password_for=password_for,
             provider_overrides=settings.providers,
             policy=settings.policy,
+            prepared_by=prepared_by,
         )
         report = run_audit(options, progress)
     except UsageError as exc:
         typer.echo(f"mailaudit: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     worst = highest(report)
-    _write(render(redact(report) if redact_report else report, fmt), output)
-    if not quiet and (output is not None or fmt is not Format.TABLE):  # the table ends with it
+    shown = redact(report, domains=redact_domains) if redact_report else report
+    _write_all(shown, destinations, lang)
+    written = [str(path) for path, _ in destinations if path is not None]
+    if not quiet and (written or fmt not in (None, Format.TABLE)):  # the table starts with it
         summary = report.summary
         typer.echo(
             f"{summary.accounts} account(s) ({summary.pop3} POP3, {summary.imap} IMAP, "
             f"{summary.exchange} Exchange, {summary.other} other), "
-            f"{len(report.skipped)} skipped" + (f"; report written to {output}" if output else ""),
+            f"{len(report.skipped)} skipped"
+            + (f"; report written to {', '.join(written)}" if written else ""),
             err=True,
         )
     if fail_on is not None and worst is not None and at_least(worst, fail_on):
@@ -259,6 +330,38 @@ def scan(
                 err=True,
             )
         raise typer.Exit(EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command("report")
+def report_command(
+    saved: Annotated[
+        Path,
+        typer.Argument(
+            metavar="REPORT.json",
+            help="A report saved by `mailaudit scan -o REPORT.json`.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    fmt: ReportFormat = None,
+    outputs: Outputs = None,
+    lang: Lang = None,
+    prepared_by: PreparedBy = None,
+    force: Force = False,
+) -> None:
+    """Render a saved JSON report again, in any format, without scanning: the same bytes the
+    scan would have written."""
+    try:
+        destinations = _destinations(outputs, fmt, force=force, root=None)
+        report = json_report.load(saved)
+    except (UsageError, ReportFileError) as exc:
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if prepared_by is not None and report.run is not None:
+        report = replace(report, run=replace(report.run, prepared_by=prepared_by))
+    _write_all(report, destinations, lang)
     raise typer.Exit(EXIT_OK)
 
 
@@ -301,9 +404,12 @@ def probe(
     password_env: PasswordEnv = None,
     insecure_login: InsecureLogin = False,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """Check mail servers: IMAP or POP3, TLS or STARTTLS, the certificate, the capabilities."""
     try:
+        output = arguments.output_file(output, force=force, root=None)
+        arguments.login_source(login, password_env, interactive=arguments.has_terminal())
         targets = [t for server in servers for t in probe_targets(server, protocol, security)]
         credentials = {}
         if login:
@@ -347,9 +453,11 @@ def lookup(
     dns: DnsServer = None,
     ca_file: CaFile = None,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
     """Does this provider offer IMAP, and where? MX, SRV, autoconfig, provider data, probes."""
     try:
+        output = arguments.output_file(output, force=force, root=None)
         options = _probe_options(timeout, concurrency, dns, ca_file, policy.Settings())
     except UsageError as exc:
         typer.echo(f"mailaudit: {exc}", err=True)
@@ -373,26 +481,184 @@ def fleet(
     ] = FleetFormat.TABLE,
     output: Output = None,
     quiet: Quiet = False,
+    force: Force = False,
 ) -> None:
-    """Summarise many machines: POP3 accounts, mail held only on PCs, mailboxes split across PCs."""
-    loaded, refused = load_reports(reports)
-    for refusal in refused:
+    """Summarise many machines: POP3 accounts, mail held only on PCs, mailboxes split across PCs.
+
+    Folders are searched for *.json reports, sub-folders too; reports are read one at a time.
+    """
+    try:
+        output = arguments.output_file(output, force=force, root=None)
+    except UsageError as exc:
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    summary = summarize(read_reports(reports))
+    for refusal in summary.refused:
         typer.echo(f"mailaudit: {refusal.path}: {refusal.reason}", err=True)
-    if not loaded:
-        typer.echo("mailaudit: no report could be read", err=True)
-        raise typer.Exit(EXIT_USAGE)
-    summary = summarize(loaded)
-    hostnames = [m.hostname.lower() for m in summary.machines]
-    for twice in sorted({h for h in hostnames if hostnames.count(h) > 1}):
+    for duplicate in summary.duplicates:
         typer.echo(
-            f"mailaudit: several reports are of {twice}: if it is one PC scanned twice, "
-            "its mailboxes show as split across machines",
+            f"mailaudit: {duplicate.path}: the same report as {duplicate.same_as}, counted once",
             err=True,
         )
-    _write(fleet_report.render(summary, fmt.value), output)
+    for warning in summary.warnings:
+        typer.echo(f"mailaudit: {warning}", err=True)
+    if not summary.machines:
+        typer.echo("mailaudit: no report could be read", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    _write_stream(lambda stream: fleet_report.write(summary, fmt.value, stream), output)
     if not quiet:
-        typer.echo(f"{len(loaded)} report(s) read, {len(refused)} refused", err=True)
+        typer.echo(
+            f"{len(summary.machines)} report(s) read, {len(summary.refused)} refused"
+            + (f", {len(summary.duplicates)} duplicate(s)" if summary.duplicates else ""),
+            err=True,
+        )
     raise typer.Exit(EXIT_OK)
+
+
+BACKUP_EXIT = {
+    Outcome.COMPLETE: EXIT_OK,
+    Outcome.INCOMPLETE: EXIT_INCOMPLETE,
+    Outcome.DAMAGED: EXIT_DAMAGED,
+}
+
+
+@app.command()
+def backup(
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            "--root",
+            help="Back up the machine whose file system is mounted at DIR instead of this one.",
+            metavar="DIR",
+            exists=True,
+            file_okay=False,
+            dir_okay=True,
+            readable=True,
+            resolve_path=True,
+        ),
+    ] = None,
+    reg_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--reg-file",
+            help="Find Outlook data files through a regedit export of HKEY_CURRENT_USER "
+            "(repeatable), as scan does.",
+            metavar="FILE",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ] = None,
+    dest: Annotated[
+        Path | None,
+        typer.Option(
+            "--to",
+            help="Write the archive and its manifest into this folder (on another disk).",
+            metavar="DEST",
+            exists=True,
+            file_okay=False,
+            dir_okay=True,
+        ),
+    ] = None,
+    accounts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account",
+            help="Copy only this account's or local mailbox's store (its id in the scan's "
+            "report; repeatable).",
+            metavar="ID",
+        ),
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Also copy IMAP and Exchange caches (OST files).")
+    ] = False,
+    archive: Annotated[
+        Path | None,
+        typer.Option(
+            "--verify",
+            help="Check an archive made earlier against the manifest inside it.",
+            metavar="ARCHIVE",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ] = None,
+    fmt: ResultsFormatOption = ResultsFormat.TABLE,
+    output: Output = None,
+    quiet: Quiet = False,
+) -> None:
+    """Copy every local mail store into one verified ZIP archive, before anything changes.
+
+    By default the stores of POP3 accounts and local-only mailboxes: the mail whose only copy
+    is on this machine. Read-only on the source; passwords and key files are never copied.
+    Exit codes: 0 copied and verified; 1 verified, but some files could not be copied (listed);
+    2 bad usage or DEST refused; 3 the archive is damaged or missing members.
+    """
+    progress = None if quiet else _backup_progress()
+    try:
+        if (dest is None) == (archive is None):
+            raise UsageError("give either --to DEST (make a backup) or --verify ARCHIVE")
+        if archive is not None:
+            checked = verify_archive(archive, progress)
+            _end_progress(progress)
+            _write(backup_report.render_verification(checked, fmt), output)
+            if not quiet and (output is not None or fmt is not ResultsFormat.TABLE):
+                typer.echo(backup_report.verification_line(checked), err=True)
+            raise typer.Exit(EXIT_OK if checked.ok else EXIT_DAMAGED)
+        assert dest is not None
+        options = BackupOptions(
+            dest=dest,
+            root=root,
+            reg_files=tuple(reg_files or ()),
+            accounts=tuple(accounts or ()),
+            everything=everything,
+        )
+        result = back_up(options, progress)
+    except UsageError as exc:
+        _end_progress(progress)
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except ArchiveUnreadable as exc:
+        _end_progress(progress)
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_DAMAGED) from None
+    _end_progress(progress)
+    _write(backup_report.render(result, fmt), output)
+    if not quiet and (output is not None or fmt is not ResultsFormat.TABLE):
+        typer.echo(backup_report.summary_line(result), err=True)
+    raise typer.Exit(BACKUP_EXIT[result.outcome])
+
+
+class _BackupProgress:
+    """Bytes, rate and time left on stderr: redrawn in place on a terminal, a line each
+    report otherwise (the backup calls at most once a second)."""
+
+    def __init__(self) -> None:
+        self.redraw = sys.stderr.isatty()
+        self.drawn = False
+
+    def __call__(self, progress: Progress) -> None:
+        line = f"  {backup_report.progress_line(progress)}"
+        if self.redraw:
+            sys.stderr.write("\r" + line.ljust(78))
+            self.drawn = True
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def end(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+            self.drawn = False
+
+
+def _backup_progress() -> _BackupProgress:
+    return _BackupProgress()
+
+
+def _end_progress(progress: _BackupProgress | None) -> None:
+    if progress is not None:
+        progress.end()
 
 
 @app.command()
@@ -564,12 +830,12 @@ def migrate(
         outcome = run_migration(sources, options, None if quiet else _progress)
     except (imap_client.ImapError, request.TokenError) as exc:
         typer.echo(f"mailaudit: {exc}", err=True)
-        raise typer.Exit(EXIT_FINDINGS) from None
+        raise typer.Exit(EXIT_INCOMPLETE) from None
     except WireError as exc:
         typer.echo(f"mailaudit: {destination.host}: {exc.message}", err=True)
-        raise typer.Exit(EXIT_FINDINGS) from None
+        raise typer.Exit(EXIT_INCOMPLETE) from None
     _write(migrate_report.render(outcome, fmt), output)
-    raise typer.Exit(EXIT_OK if outcome.complete or dry_run else EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK if outcome.complete or dry_run else EXIT_INCOMPLETE)
 
 
 def _probe_options(
@@ -584,7 +850,7 @@ def _probe_options(
     return ProbeOptions(
         timeout=timeout if timeout is not None else settings.timeout or ProbeOptions.timeout,
         concurrency=concurrency or settings.concurrency or ProbeOptions.concurrency,
-        ca_file=ca_file or settings.ca_file,
+        ca_file=arguments.ca_file(ca_file or settings.ca_file),
         dns_server=dns_server(dns) if dns else settings.dns_server,
         **rest,
     )
@@ -605,9 +871,73 @@ def _password_source(variable: str | None) -> PasswordFor:
     return password_for
 
 
+def _destinations(
+    outputs: list[Path] | None, fmt: Format | None, *, force: bool, root: Path | None
+) -> list[tuple[Path | None, Format]]:
+    """Where each rendering goes (None: standard output) and in which format, checked before
+    anything runs: a wrong name fails in a second, not after a minute of probing."""
+    found: list[tuple[Path | None, Format]] = []
+    wanted: list[Path | None] = list(dict.fromkeys(outputs or [])) or [None]
+    for path in wanted:
+        checked = arguments.output_file(path, force=force, root=root)
+        found.append(
+            (None, fmt or Format.TABLE)
+            if checked is None
+            else (checked, _output_format(checked, fmt))
+        )
+    return found
+
+
+def _output_format(path: Path, fmt: Format | None) -> Format:
+    """One --output's format: its extension's, which --format, when given, must agree with."""
+    named = format_of(path)
+    if named is None:
+        if fmt is None:
+            raise UsageError(
+                f"--output {path}: the extension names no format; use .json, .html, .md, "
+                ".csv or .txt, or give --format"
+            )
+        return fmt
+    if fmt is not None and fmt is not named:
+        raise UsageError(
+            f"--output {path}: the extension says {named.value} but --format says {fmt.value}"
+        )
+    return named
+
+
+def _write_all(
+    report: MachineReport, destinations: list[tuple[Path | None, Format]], lang: Language | None
+) -> None:
+    language = (lang or _locale_language()).value
+    for path, fmt in destinations:
+        if path is None:
+            _write(render(report, fmt, _terminal_options(language)), None)
+        else:  # a file: the whole table, never an escape sequence
+            _write(render(report, fmt, RenderOptions(lang=language)), path)
+
+
+def _terminal_options(language: str) -> RenderOptions:
+    """On a terminal (or with COLUMNS set) the table fits its width; colour only on a
+    terminal, and never with NO_COLOR set (https://no-color.org)."""
+    tty = sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if tty or "COLUMNS" in os.environ else None
+    colour = tty and not os.environ.get("NO_COLOR")
+    return RenderOptions(lang=language, width=width, colour=colour)
+
+
+def _locale_language() -> Language:
+    """The first of LC_ALL, LC_MESSAGES, LANG that is set, as gettext reads them."""
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable)
+        if value:
+            code = value.split("_")[0].split(".")[0].lower()
+            return next((lang for lang in Language if lang.value == code), Language.EN)
+    return Language.EN
+
+
 def _write(text: str, output: Path | None) -> None:
     if output is None:
-        sys.stdout.write(text)
+        exits.write_stdout(text)
         return
     try:
         output.write_text(text, encoding="utf-8")
@@ -616,9 +946,24 @@ def _write(text: str, output: Path | None) -> None:
         raise typer.Exit(EXIT_USAGE) from None
 
 
+def _write_stream(writer: Callable[[TextIO], None], output: Path | None) -> None:
+    """Like _write, for a renderer that writes piece by piece rather than returning text."""
+    if output is None:
+        writer(sys.stdout)
+        return
+    try:
+        with output.open("w", encoding="utf-8") as stream:
+            writer(stream)
+    except OSError as exc:
+        typer.echo(f"mailaudit: cannot write {output}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
 def _progress(message: str) -> None:
-    typer.echo(f"  {message}", err=True)
+    # Progress names users and folders of the audited disk: escaped like the table, so that a
+    # folder named with an escape sequence cannot drive the terminal (OSC 52 writes clipboards).
+    typer.echo(f"  {one_line(message)}", err=True)
 
 
 def main() -> None:
-    app()
+    sys.exit(exits.run(app))

@@ -27,3 +27,20 @@ class PrefsSyntaxError(MailauditError):
         super().__init__(f"line {line}: {message}")
         self.line = line
         self.message = message
+
+
+class ReportFileError(MailauditError):
+    """A saved JSON report that cannot be read back: where, and what is wrong."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class BackupRefused(UsageError):
+    """The backup cannot start: DEST is inside the audited tree, too small, or not writable."""
+
+
+class ArchiveUnreadable(MailauditError):
+    """A backup archive that cannot be opened as a ZIP or holds no readable manifest."""

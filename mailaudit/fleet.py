@@ -2,14 +2,19 @@
 
 Reports come from other PCs, copied by hand or by a script, so each file is checked before it
 is counted: a file that cannot be used is refused with a reason, never silently dropped.
+
+The summary streams: it reads one report at a time and keeps only the few fields it adds up, so
+ten thousand reports cost what one does plus the rows of the POP3 accounts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -18,6 +23,8 @@ TOOL_NAME = "mailaudit"
 # The sample's report is 46 KB for 16 accounts: even a thousand accounts stay near 3 MB.
 MAX_REPORT_BYTES = 64 * 1024 * 1024
 PROTOCOLS = ("pop3", "imap", "exchange", "other")
+# The top-level keys of mailaudit's other JSON documents, and what to call them when refused.
+OTHER_DOCUMENTS = {"probes": "a probe report", "lookups": "a lookup report"}
 
 
 @dataclass(frozen=True)
@@ -28,11 +35,19 @@ class LoadedReport:
 
 @dataclass(frozen=True)
 class Refused:
-    path: Path
+    path: str
     reason: str  # one line, for the technician
 
 
 @dataclass(frozen=True)
+class Duplicate:
+    """A report identical to one already counted: same machine, time and accounts."""
+
+    path: str
+    same_as: str
+
+
+@dataclass(frozen=True, slots=True)
 class MachineSummary:
     machine: str  # the hostname, with the report path when two reports share a hostname
     hostname: str
@@ -40,10 +55,12 @@ class MachineSummary:
     generated_at: str
     accounts: int
     pop3: int
-    bytes_only_here: int  # mail in local stores of POP3 accounts the server does not keep
+    bytes_only_here: int  # mail in local stores the server does not keep, and local mailboxes
+    local_mailboxes: int = 0  # mailboxes of no account (On My Mac, Local Folders, a lone PST)
+    local_mailbox_bytes: int = 0  # measured bytes of those
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pop3Account:
     machine: str
     hostname: str
@@ -91,6 +108,8 @@ class FleetTotals:
     bytes_only_on_pcs: int
     stores_only_on_pcs: int  # local stores counted in bytes_only_on_pcs, each once
     stores_not_measured: int  # of those, stores not on the scanned disk: their bytes are unknown
+    local_mailboxes: int = 0
+    local_mailbox_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,99 +118,171 @@ class FleetSummary:
     machines: tuple[MachineSummary, ...]
     pop3_accounts: tuple[Pop3Account, ...]
     split_mailboxes: tuple[SplitMailbox, ...]
+    refused: tuple[Refused, ...] = ()
+    duplicates: tuple[Duplicate, ...] = ()
+    warnings: tuple[str, ...] = ()  # one line each: what the technician should look at
 
 
-def load_reports(paths: list[Path]) -> tuple[list[LoadedReport], list[Refused]]:
-    """Read report files, and the *.json files of folders; the same file given twice counts once."""
-    loaded: list[LoadedReport] = []
-    refused: list[Refused] = []
+def read_reports(paths: Sequence[Path]) -> Iterator[LoadedReport | Refused]:
+    """Each report of the files and folders (searched recursively) given, one at a time, in
+    order; a file given twice, or reached twice, is read once."""
     seen: set[Path] = set()
     for path in paths:
-        files, problem = _report_files(path)
-        if problem is not None:
-            refused.append(Refused(path, problem))
-        for file in files:
-            identity = file.resolve()
+        for found in _report_files(path):
+            if isinstance(found, Refused):
+                yield found
+                continue
+            identity = found.resolve()
             if identity in seen:
                 continue
             seen.add(identity)
-            document, problem = _read_report(file)
+            document, problem = _read_report(found)
             if document is None:
-                refused.append(Refused(file, problem or "unreadable"))
+                yield Refused(str(found), problem or "unreadable")
             else:
-                loaded.append(LoadedReport(file, document))
-    return loaded, refused
+                yield LoadedReport(found, document)
 
 
-def summarize(reports: Sequence[LoadedReport]) -> FleetSummary:
-    labels = _machine_labels(reports)
-    machines: list[MachineSummary] = []
-    pop3_accounts: list[Pop3Account] = []
-    protocols: Counter[str] = Counter()
-    clients: Counter[str] = Counter()
-    stores_counted = 0
-    stores_not_measured = 0
-    for report, label in zip(reports, labels, strict=True):
-        hostname: str = report.document["machine"]["hostname"]
-        accounts: list[dict[str, Any]] = report.document["accounts"]
-        protocols.update(_protocol(account) for account in accounts)
-        clients.update(account["client"] for account in accounts)
+def summarize(items: Iterable[LoadedReport | Refused]) -> FleetSummary:
+    """Add the reports up as they come; each one is dropped once its figures are taken."""
+    tally = _Tally()
+    for item in items:
+        if isinstance(item, Refused):
+            tally.refused.append(item)
+        else:
+            tally.add(item)
+    return tally.finish()
+
+
+class _Tally:
+    """What the summary keeps of the reports read so far: counts and the POP3 rows."""
+
+    def __init__(self) -> None:
+        self.machines: list[MachineSummary] = []
+        self.pop3_accounts: list[Pop3Account] = []
+        self.protocols: Counter[str] = Counter()
+        self.clients: Counter[str] = Counter()
+        self.stores_counted = 0
+        self.stores_not_measured = 0
+        self.refused: list[Refused] = []
+        self.duplicates: list[Duplicate] = []
+        self.identities: dict[tuple[str, str, str], str] = {}  # identity -> first report path
+
+    def add(self, report: LoadedReport) -> None:
+        document = report.document
+        hostname: str = document["machine"]["hostname"]
+        generated_at: str = document["machine"]["generated_at"]
+        accounts, local = _accounts_and_local_mailboxes(document)
+        identity = (hostname.lower(), generated_at, _account_ids(document["accounts"]))
+        first = self.identities.setdefault(identity, str(report.path))
+        if first != str(report.path):
+            self.duplicates.append(Duplicate(str(report.path), first))
+            return
+        self.protocols.update(_protocol(account) for account in accounts)
+        self.clients.update(account["client"] for account in accounts)
+        path = str(report.path)  # one string shared by every row of this report
         here = [
-            _pop3_account(label, hostname, report.path, account)
+            _pop3_account(hostname, path, account)
             for account in accounts
             if _protocol(account) == "pop3"
         ]
-        stores = _stores_only_here(here)
-        stores_counted += len(stores)
-        stores_not_measured += sum(1 for _, measured in stores.values() if measured is False)
-        pop3_accounts += here
-        machines.append(
+        stores = _stores_only_here(here, local)
+        self.stores_counted += len(stores)
+        self.stores_not_measured += sum(1 for _, measured in stores.values() if measured is False)
+        self.pop3_accounts += here
+        self.machines.append(
             MachineSummary(
-                machine=label,
+                machine=hostname,
                 hostname=hostname,
-                report=str(report.path),
-                generated_at=report.document["machine"]["generated_at"],
+                report=path,
+                generated_at=generated_at,
                 accounts=len(accounts),
                 pop3=len(here),
                 bytes_only_here=sum(size for size, _ in stores.values()),
+                local_mailboxes=len(local),
+                local_mailbox_bytes=sum(_measured_bytes(m.get("local_store")) for m in local),
             )
         )
-    totals = FleetTotals(
-        machines=len(machines),
-        accounts=sum(protocols.values()),
-        pop3=protocols["pop3"],
-        imap=protocols["imap"],
-        exchange=protocols["exchange"],
-        other=protocols["other"],
-        by_client=tuple(
-            ClientCount(client, count)
-            for client, count in sorted(clients.items(), key=lambda item: (-item[1], item[0]))
-        ),
-        bytes_only_on_pcs=sum(machine.bytes_only_here for machine in machines),
-        stores_only_on_pcs=stores_counted,
-        stores_not_measured=stores_not_measured,
-    )
-    return FleetSummary(
-        totals=totals,
-        machines=tuple(machines),
-        pop3_accounts=tuple(pop3_accounts),
-        split_mailboxes=_split_mailboxes(pop3_accounts),
-    )
+
+    def finish(self) -> FleetSummary:
+        # Labels need every hostname: two reports sharing one are told apart by their path.
+        shared = Counter(m.hostname.lower() for m in self.machines)
+        label_of = {
+            m.report: f"{m.hostname} ({m.report})" if shared[m.hostname.lower()] > 1 else m.hostname
+            for m in self.machines
+        }
+        machines = tuple(replace(m, machine=label_of[m.report]) for m in self.machines)
+        # Only the rows of shared hostnames change: the others keep their (shared) strings.
+        pop3_accounts = [
+            a if label_of[a.report] == a.machine else replace(a, machine=label_of[a.report])
+            for a in self.pop3_accounts
+        ]
+        self.pop3_accounts = []
+        warnings = [
+            f"several reports are of {hostname}: if it is one PC scanned twice, its mailboxes "
+            "show as split across machines"
+            for hostname in sorted(h for h, count in shared.items() if count > 1)
+        ]
+        warnings += [
+            f"{m.machine}: no mail account found; check that the scan ran as administrator "
+            "or with --root at the disk's top folder"
+            for m in machines
+            if m.accounts == 0 and m.local_mailboxes == 0
+        ]
+        totals = FleetTotals(
+            machines=len(machines),
+            accounts=sum(self.protocols.values()),
+            pop3=self.protocols["pop3"],
+            imap=self.protocols["imap"],
+            exchange=self.protocols["exchange"],
+            other=self.protocols["other"],
+            by_client=tuple(
+                ClientCount(client, count)
+                for client, count in sorted(self.clients.items(), key=lambda i: (-i[1], i[0]))
+            ),
+            bytes_only_on_pcs=sum(machine.bytes_only_here for machine in machines),
+            stores_only_on_pcs=self.stores_counted,
+            stores_not_measured=self.stores_not_measured,
+            local_mailboxes=sum(machine.local_mailboxes for machine in machines),
+            local_mailbox_bytes=sum(machine.local_mailbox_bytes for machine in machines),
+        )
+        return FleetSummary(
+            totals=totals,
+            machines=machines,
+            pop3_accounts=tuple(pop3_accounts),
+            split_mailboxes=_split_mailboxes(pop3_accounts),
+            refused=tuple(self.refused),
+            duplicates=tuple(self.duplicates),
+            warnings=tuple(warnings),
+        )
 
 
-def _report_files(path: Path) -> tuple[list[Path], str | None]:
-    if path.is_dir():
-        try:
+def _account_ids(accounts: list[dict[str, Any]]) -> str:
+    ids = sorted(str(account.get("id")) for account in accounts)
+    return hashlib.sha256("\x1f".join(ids).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _report_files(path: Path) -> Iterator[Path | Refused]:
+    """The *.json files of a folder and its sub-folders (links not followed), or the file."""
+    if not path.is_dir():
+        if path.exists():
+            yield path
+        else:
+            yield Refused(str(path), "no such file or folder")
+        return
+    found = False
+    for folder, dirs, files in os.walk(path, onerror=None):
+        dirs.sort()
+        for name in sorted(files):
             # Reports copied from Windows may be named REPORT.JSON.
-            files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".json")
-        except OSError as error:
-            return [], f"cannot list the folder: {error.strerror or error}"
-        if not files:
-            return [], "no *.json report in this folder"
-        return files, None
-    if not path.exists():
-        return [], "no such file or folder"
-    return [path], None
+            if name.lower().endswith(".json"):
+                found = True
+                yield Path(folder) / name
+    if not found:
+        if not os.access(path, os.R_OK | os.X_OK):
+            yield Refused(str(path), "cannot list the folder: permission denied")
+        else:
+            yield Refused(str(path), "no *.json report in this folder or below")
 
 
 def _read_report(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -232,6 +323,9 @@ def _too_large() -> str:
 def _report_problem(document: object) -> str | None:
     if not isinstance(document, dict):
         return "not a mailaudit report (JSON, but not an object)"
+    for key, kind in OTHER_DOCUMENTS.items():
+        if key in document and "machine" not in document:
+            return f"this is {kind}, not a scan report: run `mailaudit scan --format json`"
     tool = document.get("tool")
     name = tool.get("name") if isinstance(tool, dict) else None
     if name != TOOL_NAME:
@@ -264,6 +358,21 @@ def _shape_problem(document: dict[str, Any]) -> str | None:
         return _broken("accounts", "a list", accounts)
     for index, account in enumerate(accounts):
         problem = _account_problem(f"accounts[{index}]", account)
+        if problem is not None:
+            return problem
+    mailboxes = document.get("local_mailboxes", [])  # absent in reports before 0.2
+    if not isinstance(mailboxes, list):
+        return _broken("local_mailboxes", "a list", mailboxes)
+    for index, mailbox in enumerate(mailboxes):
+        where = f"local_mailboxes[{index}]"
+        if not isinstance(mailbox, dict):
+            return _broken(where, "an object", mailbox)
+        for key in ("client", "user", "name"):
+            if not isinstance(mailbox.get(key), str):
+                return _broken(f"{where}.{key}", "text", mailbox.get(key))
+        if mailbox.get("local_store") is None:
+            return _broken(f"{where}.local_store", "an object", None)
+        problem = _store_problem(f"{where}.local_store", mailbox.get("local_store"))
         if problem is not None:
             return problem
     return None
@@ -349,15 +458,15 @@ def _machine_labels(reports: Sequence[LoadedReport]) -> list[str]:
     ]
 
 
-def _pop3_account(label: str, hostname: str, report: Path, account: dict[str, Any]) -> Pop3Account:
+def _pop3_account(hostname: str, report: str, account: dict[str, Any]) -> Pop3Account:
     incoming = account["incoming"]
     store = account.get("local_store")
     leave_on_server: bool | None = account.get("leave_on_server")
     days: int | None = account.get("leave_on_server_days")
     return Pop3Account(
-        machine=label,
+        machine=hostname,  # the label is settled once every hostname is known
         hostname=hostname,
-        report=str(report),
+        report=report,
         user=account["user"],
         client=account["client"],
         name=account["name"],
@@ -381,8 +490,34 @@ def _server_keeps_mail(leave_on_server: bool | None, days: int | None) -> bool |
     return leave_on_server and days is None
 
 
-def _stores_only_here(accounts: list[Pop3Account]) -> dict[str, tuple[int, bool | None]]:
-    """Bytes and measured flag per local store; Thunderbird accounts may share Local Folders."""
+def _accounts_and_local_mailboxes(
+    document: dict[str, Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The configured accounts, and the local mailboxes. Reports written before local
+    mailboxes had their own list (0.1) showed them as accounts of protocol "other" declared
+    "local" (Apple Mail's On My Mac): those count as local mailboxes here too."""
+    accounts: list[dict[str, Any]] = []
+    local: list[dict[str, Any]] = list(document.get("local_mailboxes") or [])
+    for account in document["accounts"]:
+        if account["protocol"] == "other" and account.get("declared_type") == "local":
+            local.append(account)
+        else:
+            accounts.append(account)
+    return accounts, local
+
+
+def _measured_bytes(store: object) -> int:
+    if not isinstance(store, dict) or store.get("measured") is False:
+        return 0
+    size = store.get("bytes")
+    return size if _is_whole(size) and size >= 0 and store.get("exists", True) else 0
+
+
+def _stores_only_here(
+    accounts: list[Pop3Account], local_mailboxes: list[dict[str, Any]]
+) -> dict[str, tuple[int, bool | None]]:
+    """Bytes and measured flag per local store, each once: Thunderbird accounts may share Local
+    Folders."""
     stores: dict[str, tuple[int, bool | None]] = {}
     for account in accounts:
         if account.server_keeps_mail is False and account.local_store_path is not None:
@@ -390,6 +525,10 @@ def _stores_only_here(accounts: list[Pop3Account]) -> dict[str, tuple[int, bool 
                 account.local_store_path,
                 (account.local_store_bytes or 0, account.local_store_measured),
             )
+    for mailbox in local_mailboxes:
+        store = mailbox.get("local_store")
+        if store:
+            stores.setdefault(store["path"], (_measured_bytes(store), store.get("measured")))
     return stores
 
 

@@ -7,6 +7,7 @@ Passwords, tokens and password hashes have no field here, on purpose: they are n
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -17,6 +18,11 @@ class Protocol(str, Enum):
     IMAP = "imap"
     EXCHANGE = "exchange"
     OTHER = "other"  # news, feeds, chat: listed, never dropped
+
+
+# The declared_type of an account whose protocol its client's files do not tell (the detection
+# tier: eM Client, Mailbird, The Bat!, ...): listed as other, to be checked in the client.
+UNKNOWN_TYPE = "unknown"
 
 
 class Security(str, Enum):
@@ -40,6 +46,22 @@ class Client(str, Enum):
     OUTLOOK = "outlook"
     OUTLOOK_MAC = "outlook-mac"
     APPLE_MAIL = "apple-mail"
+    WINDOWS_LIVE_MAIL = "windows-live-mail"
+    WINDOWS_MAIL = "windows-mail"  # Vista's
+    EVOLUTION = "evolution"
+    CLAWS_MAIL = "claws-mail"
+    SYLPHEED = "sylpheed"
+    FETCHMAIL = "fetchmail"
+    GETMAIL = "getmail"
+    MUTT = "mutt"  # NeoMutt too
+    POSTBOX = "postbox"
+    OUTLOOK_EXPRESS = "outlook-express"
+    KMAIL = "kmail"
+    EM_CLIENT = "em-client"
+    MAILBIRD = "mailbird"
+    THE_BAT = "the-bat"
+    WINDOWS_MAIL_APP = "windows-mail-app"  # Windows 10/11 Mail and Calendar
+    OUTLOOK_NEW = "outlook-new"  # the new Outlook for Windows (olk.exe)
 
 
 @dataclass(frozen=True)
@@ -88,7 +110,8 @@ class ProbeStatus(str, Enum):
 class ProbeError(str, Enum):
     """Why a probe ended in error. BUG is mailaudit's own fault, never the server's."""
 
-    DNS = "dns"
+    DNS = "dns"  # the DNS server did not answer, or failed: nothing is known about the name
+    NO_SUCH_HOST = "no-such-host"  # DNS answered: the name does not exist or has no address
     REFUSED = "refused"
     UNREACHABLE = "unreachable"
     TIMEOUT = "timeout"
@@ -167,6 +190,18 @@ class ProbeResult:
     mailbox: MailboxCheck | None = None
     elapsed_ms: int = 0
 
+    @property
+    def transport(self) -> str | None:
+        """The transport security in one word: "tls" (from the first byte), "starttls-enforced"
+        (no login before the upgrade), "starttls-optional", "none"; None when nothing answered."""
+        if self.protocol is None:
+            return None
+        if self.tls is None:
+            return "none"
+        if self.implicit_tls:
+            return "tls"
+        return "starttls-enforced" if self.starttls_enforced else "starttls-optional"
+
 
 @dataclass(frozen=True)
 class DnsAnswer:
@@ -202,9 +237,15 @@ class Candidate:
     port: int
     security: str  # "tls" (implicit) or "starttls"
     origin: str  # "SRV _imaps._tcp.example.com", "autoconfig", "provider: GMX", "guess"
-    reachable: bool | None = None  # None: not probed (--offline)
+    # True: answered as IMAP; False: checked, no IMAP there (refused, no such host, another
+    # protocol); None: not probed (--offline), or could not check (DNS, timeout: see message)
+    reachable: bool | None = None
     certificate_valid: bool | None = None
     message: str | None = None
+    transport: str | None = None  # as ProbeResult.transport says, once it answered
+    capabilities: tuple[str, ...] = ()  # after TLS where there was TLS: IMAP4rev1, IDLE, ...
+    sign_in: tuple[str, ...] = ()  # SASL mechanisms offered (AUTH=...): PLAIN, XOAUTH2, ...
+    oauth_only: bool | None = None  # only OAuth mechanisms offered, no password sign-in
 
 
 @dataclass(frozen=True)
@@ -212,7 +253,10 @@ class Discovery:
     """Where this POP3 account's provider offers IMAP, found by every route there is."""
 
     domain: str | None
-    imap: str  # "offered", "not offered", "not found", "known" (offline, from provider data)
+    # "offered" (an IMAP server answered), "not offered" (positive evidence: SRV says so, or DNS
+    # answered and every candidate refused or does not exist), "unknown" (DNS or the network did
+    # not answer: `best`, if any, is from provider data), "known" (--offline, provider data)
+    imap: str
     provider: str | None = None
     provider_auth: str | None = None  # "password", "app-password", "oauth2"
     provider_note: str | None = None
@@ -221,6 +265,9 @@ class Discovery:
     autoconfig: tuple[AutoconfigResult, ...] = ()
     candidates: tuple[Candidate, ...] = ()
     best: Candidate | None = None
+    reason: str | None = (
+        None  # why the verdict, in words: the evidence, or what could not be checked
+    )
 
 
 @dataclass(frozen=True)
@@ -245,6 +292,7 @@ class Account:
     discovery: Discovery | None = None  # POP3 accounts: where the provider offers IMAP
     findings: tuple[Finding, ...] = ()
     recommendation: dict[str, Any] | None = None
+    platform: str | None = None  # "windows", "macos", "linux": the system the client runs on
 
     @property
     def id(self) -> str:
@@ -264,6 +312,8 @@ class LocalMailbox:
     name: str  # as the client shows it: "On My Mac", "Local Folders", the PST's file name
     store: LocalStore
     origin: str  # the file or folder it was found from
+    recommendation: dict[str, Any] | None = None  # set by advise(): back it up
+    platform: str | None = None  # "windows", "macos", "linux": how its paths are written
 
     @property
     def id(self) -> str:
@@ -289,12 +339,40 @@ class Machine:
 
 
 @dataclass(frozen=True)
+class RunOptions:
+    """The options that shaped what the run could find, as given or defaulted."""
+
+    offline: bool
+    timeout: float  # seconds, each network step
+    concurrency: int
+    dns_server: str | None  # "HOST:PORT", or None for the system's resolver
+
+
+@dataclass(frozen=True)
+class Run:
+    """How the report was made: a report read later says whether its probes could run."""
+
+    options: RunOptions
+    started_at: str  # ISO-8601 UTC
+    finished_at: str  # ISO-8601 UTC
+    prepared_by: str | None = None  # the technician's name for the client's document
+
+
+@dataclass(frozen=True)
 class Summary:
     accounts: int
     pop3: int
     imap: int
     exchange: int
     other: int
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something about the whole run that every format says once, first: "no DNS answers"."""
+
+    kind: str  # "dns-down", "network-down"
+    text: str
 
 
 @dataclass(frozen=True)
@@ -305,6 +383,8 @@ class MachineReport:
     skipped: tuple[Skipped, ...] = ()
     local_mailboxes: tuple[LocalMailbox, ...] = ()  # per user, beside the accounts
     findings: tuple[Finding, ...] = ()  # about the machine, not one account (unreadable input)
+    run: Run | None = None  # None in reports written before 0.2
+    notes: tuple[Note, ...] = ()  # about the run, shown before everything else
     schema_version: int = field(default=1, init=False)
 
     @property
@@ -319,6 +399,17 @@ class MachineReport:
             exchange=count[Protocol.EXCHANGE],
             other=count[Protocol.OTHER],
         )
+
+
+WINDOWS_HOME = re.compile(r"^/(Users|Documents and Settings)/[^/]+/")
+
+
+def shown_path(path: str, platform: str | None) -> str:
+    """A path as the client's own system writes it: under --root a Windows profile's
+    `/Users/anna/AppData/...` is `C:\\Users\\anna\\AppData\\...` on the client's PC."""
+    if platform == "windows" and WINDOWS_HOME.match(path):
+        return "C:" + path.replace("/", "\\")
+    return path
 
 
 def stable_id(*parts: str) -> str:

@@ -5,7 +5,7 @@ key and its line, and an unknown key is an error too, so that a typo never passe
     [probe]
     timeout = 10            # seconds, each network step
     concurrency = 32
-    dns_server = "192.0.2.53"    # HOST[:PORT]
+    dns_server = "192.0.2.53"    # IP[:PORT]
     ca_file = "company-ca.pem"   # relative to the policy file
 
     [advice]
@@ -19,7 +19,7 @@ key and its line, and an unknown key is an error too, so that a typo never passe
     rules = ["MA004"]
     accounts = ["anna@example.com", "3f2a9c0d1e4b5a6c"]   # addresses or account ids
 
-    [providers.example]     # add or override an entry of providers.toml
+    [providers.example]     # add or override a provider (see mailaudit/providers)
     name = "Example Mail"
     domains = ["example.com"]
     imap = "imap.example.com:993"
@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from mailaudit.advise import RULES, Policy
-from mailaudit.errors import UsageError
+from mailaudit.errors import UnreadableFile, UsageError
+from mailaudit.machine import MachineFiles
 from mailaudit.model import Severity
 from mailaudit.probe.targets import dns_server
 
@@ -74,11 +75,17 @@ class Settings:
     providers: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
+POLICY_LIMIT = 1024 * 1024  # a policy file is a few lines
+
+
 def load(path: Path) -> Settings:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot be read ({exc})") from None
+        # Through the one read-only open: a FIFO or a device named by mistake is refused.
+        text = MachineFiles(None).read_bytes(path, POLICY_LIMIT).decode("utf-8")
+    except UnreadableFile as exc:
+        raise UsageError(f"{path} {exc.reason}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: cannot be read (not UTF-8 text)") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

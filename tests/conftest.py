@@ -40,9 +40,17 @@ def tree_fingerprint(root: Path) -> str:
         dirs.sort()
         for name in sorted(dirs + files):
             path = Path(folder) / name
-            info = path.lstat()
+            try:
+                info = path.lstat()
+            except OSError:  # nested beyond PATH_MAX: named, not read
+                digest.update(
+                    f"{path.relative_to(root)}|unreachable\n".encode(errors="surrogateescape")
+                )
+                continue
             digest.update(
-                f"{path.relative_to(root)}|{info.st_mode}|{info.st_size}|{info.st_mtime_ns}\n".encode()
+                f"{path.relative_to(root)}|{info.st_mode}|{info.st_size}|{info.st_mtime_ns}\n".encode(
+                    errors="surrogateescape"  # a name that is not UTF-8
+                )
             )
             if path.is_file() and not path.is_symlink() and os.access(path, os.R_OK):
                 digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from mailaudit.advise import RULES, Policy, advise, at_least, highest, recommend
-from mailaudit.discover import providers
+import mailaudit.report
+from mailaudit import providers
+from mailaudit.advise import (
+    CLIENT_NAMES,
+    HOW_TO_MOVE,
+    RULES,
+    Policy,
+    advise,
+    at_least,
+    highest,
+    recommend,
+)
 from mailaudit.model import (
     Account,
     Candidate,
@@ -158,10 +170,100 @@ def test_ma009_unreachable(error):
 
 
 def test_ma010_provider_declines_imap():
-    declined = Discovery("mail.example", "not offered")
+    declined = Discovery("mail.example", "not offered", reason="the SRV record says so")
     account = pop(discovery=declined)
     assert "MA010" in rules(account)
-    assert recommend(account, None, Policy())["action"] == "keep"
+    assert recommend(account, None, Policy())["action"] == "keep"  # the server keeps a copy
+
+
+def test_not_offered_with_the_only_copy_here_stays_in_the_plan():
+    declined = Discovery("mail.example", "not offered", reason="the SRV record says so")
+    plan = recommend(pop(discovery=declined, leave_on_server=False), None, Policy())
+    assert plan["action"] == "back-up"
+    assert "/Users/anna/Mail (4.0 GB)" in plan["steps"][0]
+
+
+@pytest.mark.parametrize("imap", ["unknown", "known"])
+def test_unknown_is_never_keep(imap):
+    unknown = Discovery(
+        "mail.example", imap, reason="could not check: the DNS server did not answer"
+    )
+    for leave in (True, False):
+        plan = recommend(pop(discovery=unknown, leave_on_server=leave), None, Policy())
+        assert plan["action"] == "find-imap"
+
+
+@pytest.mark.parametrize("discovery", [
+    None,
+    Discovery("mail.example", "not offered", reason="the SRV record says so"),
+    Discovery("mail.example", "offered",
+              best=Candidate("imap.mail.example", 993, "tls", "guess", True, True)),
+])  # fmt: skip
+def test_ma003_pop3_secures_the_connection_first_whatever_happens_with_imap(discovery):
+    plain = pop(
+        incoming=Endpoint("pop.mail.example", 110, Security.NONE, "anna", "password"),
+        discovery=discovery,
+    )
+    assert "MA003" in rules(plain)
+    plan = recommend(plain, None, Policy())
+    assert plan["action"] != "keep"
+    assert "SSL/TLS on port 995 (or STARTTLS on port 110)" in plan["steps"][0]
+    assert "change the password" in plan["steps"][1]
+
+
+def test_leave_on_server_for_days_is_not_the_only_copy():
+    report = MachineReport(
+        "0", Machine("pc", "Windows", None, "2026"), (pop(leave_on_server_days=14),)
+    )
+    (finding,) = [
+        f for f in advise(report, KNOWN, Policy()).accounts[0].findings if f.rule == "MA002"
+    ]
+    assert finding.detail.startswith("Mail older than 14 days exists only on this computer")
+    assert "only copy" not in finding.detail
+
+
+def test_a_store_on_another_drive_is_named_by_its_path():
+    elsewhere = LocalStore("D:\\Mail\\Outlook.pst", 0, exists=False, measured=False)
+    account = pop(client=Client.OUTLOOK, leave_on_server=False, local_store=elsewhere)
+    report = advise(
+        MachineReport("0", Machine("pc", "Windows", None, "2026"), (account,)), KNOWN, Policy()
+    )
+    (finding,) = [f for f in report.accounts[0].findings if f.rule == "MA002"]
+    assert "D:\\Mail\\Outlook.pst: not on this disk, not measured" in finding.detail
+    steps = " ".join(report.accounts[0].recommendation["steps"])
+    assert "D:\\Mail\\Outlook.pst (not on this disk, not measured)" in steps
+
+
+def test_windows_accounts_show_windows_paths():
+    store = LocalStore("/Users/anna/AppData/Roaming/Thunderbird/Profiles/p/Mail/pop", 1000)
+    account = pop(leave_on_server=False, local_store=store, platform="windows")
+    report = advise(
+        MachineReport("0", Machine("pc", "Windows", None, "2026"), (account,)), KNOWN, Policy()
+    )
+    text = " ".join(f.detail for f in report.accounts[0].findings)
+    assert "C:\\Users\\anna\\AppData\\Roaming\\Thunderbird\\Profiles\\p\\Mail\\pop" in text
+    assert "/Users/anna" not in text
+    mac = advise(
+        MachineReport(
+            "0", Machine("pc", "macOS", None, "2026"), (replace(account, platform="macos"),)
+        ),
+        KNOWN,
+        Policy(),
+    )
+    assert "/Users/anna/AppData" in " ".join(f.detail for f in mac.accounts[0].findings)
+
+
+def test_the_sample_names_the_store_on_drive_d_in_every_format():
+    from mailaudit.report import Format, render
+
+    report = audit(SAMPLE)
+    frank = next(a for a in report.accounts if a.user == "frank")
+    assert frank.platform == "windows"
+    for fmt in Format:
+        text = render(report, fmt)
+        assert "D:\\Mail\\Outlook.pst" in text.replace("\\\\", "\\"), fmt
+        if fmt is not Format.CSV:  # a CSV's local_bytes cell stays empty: a number or nothing
+            assert "not on this disk" in text, fmt
 
 
 def test_ma011_oauth_required_with_a_password():
@@ -203,7 +305,10 @@ def test_switch_plan_with_settings_backup_client_way_and_overnight_upload():
     }
     steps = "\n".join(plan["steps"])
     assert "from SRV _imaps._tcp.mail.example, probed and answering" in steps
-    assert "Back up the local mail store first: /Users/anna/Mail (4.0 GB)" in steps
+    assert (
+        "Back up first: `mailaudit backup --to E:\\` copies the local mail store "
+        "/Users/anna/Mail (4.0 GB)." in steps
+    )
     assert "Copy To" in steps  # Thunderbird's way
     assert "about 58 minutes" in steps and "overnight" not in steps  # 4 GiB at 10 Mbit/s
     slow = recommend(account, None, Policy(uplink_mbit=2))
@@ -249,3 +354,12 @@ def test_the_sample_machine_gets_a_plan():
     gmx = next(a for a in report.accounts if a.name == "anna.weber@gmx.de")
     assert gmx.recommendation["settings"]["server"] == "imap.gmx.net"
     assert {f.rule for f in gmx.findings} == {"MA001", "MA002"}
+
+
+@pytest.mark.parametrize("client", list(Client))
+def test_every_client_has_a_name_a_way_to_move_and_a_schema_entry(client):
+    schema = json.loads((Path(mailaudit.report.__file__).parent / "schema-v1.json").read_text())
+    clients = schema["$defs"]["account"]["properties"]["client"]["enum"]
+    assert client.value in clients
+    assert client in CLIENT_NAMES
+    assert client in HOW_TO_MOVE

@@ -23,6 +23,7 @@ GMAIL_ID = "13C9A646-0000-4000-8000-E07FFBDDEED3"
 EXCHANGE_ID = "E0C4A000-0000-4000-8000-000000000E45"
 LOCAL_ID = "0A0A0A0A-0000-4000-8000-00000000010C"
 ORPHAN_ID = "DEADBEEF-0000-4000-8000-000000000000"
+DA_EXCHANGE_ID = "E0C4A000-0000-4000-8000-0000000DA0E5"
 
 
 def database_era_accounts() -> list[MacAccount]:
@@ -105,6 +106,14 @@ def database_era_accounts() -> list[MacAccount]:
             },
             in_wal=True,
         ),
+        MacAccount(
+            "com.apple.account.Exchange",
+            DA_EXCHANGE_ID,
+            "Firma (Exchange)",
+            "jane@corp.example",
+            properties={"DAAccountHost": "mail.corp.example", "SSLEnabled": True},
+            in_wal=True,
+        ),
     ]
 
 
@@ -149,7 +158,14 @@ def modern_accounts(modern):
 
 
 def test_database_era_lists_mail_accounts_only(modern_accounts):
-    assert set(modern_accounts) == {POP_ID, IMAP_ID, ICLOUD_ID, GMAIL_ID, EXCHANGE_ID, "On My Mac"}
+    assert set(modern_accounts) == {
+        POP_ID,
+        IMAP_ID,
+        ICLOUD_ID,
+        GMAIL_ID,
+        EXCHANGE_ID,
+        DA_EXCHANGE_ID,
+    }
     assert {a.client for a in modern_accounts.values()} == {Client.APPLE_MAIL}
     assert {a.user for a in modern_accounts.values()} == {"jane"}
     assert {a.profile for a in modern_accounts.values()} == {"V10"}
@@ -208,12 +224,37 @@ def test_exchange_committed_only_to_the_wal_is_found(modern, modern_accounts):
     )
 
 
-def test_on_my_mac_once_and_orphan_folders_named(modern):
+def test_exchange_host_from_the_data_access_key_in_a_wal_only_row(modern, modern_accounts):
+    """macOS keeps an Exchange account's server in DAAccountHost, not Hostname; this row was
+    committed only to the -wal, as when accountsd has not checkpointed yet."""
+    exchange = modern_accounts[DA_EXCHANGE_ID]
+    assert (exchange.protocol, exchange.incoming.host) == (Protocol.EXCHANGE, "mail.corp.example")
+    assert exchange.email == "jane@corp.example"
+
+
+def test_exchange_host_from_an_ews_url_when_no_host_key(tmp_path):
+    home = mac_home(tmp_path)
+    (home / "Library" / "Mail" / "V10").mkdir()
+    (home / "Library" / "Accounts").mkdir()
+    url_only = MacAccount(
+        "com.apple.account.Exchange",
+        EXCHANGE_ID,
+        "Firma",
+        "jane@corp.example",
+        properties={"DAAccountExternalURL": "https://ews.corp.example/EWS/Exchange.asmx"},
+    )
+    accounts_database(home / "Library" / "Accounts" / "Accounts4.sqlite", [url_only])
+    (account,) = audit(tmp_path).accounts
+    assert account.incoming.host == "ews.corp.example"
+
+
+def test_on_my_mac_once_as_a_local_mailbox_and_orphan_folders_named(modern):
     report = audit(modern)
-    local = [a for a in report.accounts if a.declared_type == "local"]
-    assert len(local) == 1
-    assert local[0].local_store.path == f"/Users/jane/Library/Mail/V10/{LOCAL_ID}"
-    assert local[0].local_store.bytes > 0
+    assert not [a for a in report.accounts if a.declared_type == "local"]
+    (local,) = report.local_mailboxes
+    assert (local.name, local.user, local.client) == ("On My Mac", "jane", Client.APPLE_MAIL)
+    assert local.store.path == f"/Users/jane/Library/Mail/V10/{LOCAL_ID}"
+    assert local.store.bytes > 0
     orphans = [s for s in report.skipped if ORPHAN_ID in s.origin]
     assert len(orphans) == 1 and "no configured account uses" in orphans[0].reason
     assert not any("pop.old.example" in repr(a) for a in report.accounts)
@@ -246,7 +287,14 @@ def test_a_locked_database_is_still_read(tmp_path):
         report = audit(tmp_path)
     writer.rollback()
     writer.close()
-    assert {a.key for a in report.accounts} == {POP_ID, IMAP_ID, ICLOUD_ID, GMAIL_ID, EXCHANGE_ID}
+    assert {a.key for a in report.accounts} == {
+        POP_ID,
+        IMAP_ID,
+        ICLOUD_ID,
+        GMAIL_ID,
+        EXCHANGE_ID,
+        DA_EXCHANGE_ID,
+    }
 
 
 # ---------------------------------------------------------------- the plist era
@@ -297,8 +345,9 @@ def test_lion_to_yosemite_accounts_plist(tmp_path, fmt):
     (data / "MailData" / "Accounts.plist").write_bytes(plistlib.dumps(plist_era_content(), fmt=fmt))
     mailbox(data / "POP-jane.doe@example.net@pop.example.net", "INBOX", 3)
     mailbox(data / "Mailboxes", "Archive", 2)
-    accounts = {a.key: a for a in audit(tmp_path).accounts}
-    assert set(accounts) == {POP_ID, IMAP_ID, "RSS", "On My Mac"}
+    report = audit(tmp_path)
+    accounts = {a.key: a for a in report.accounts}
+    assert set(accounts) == {POP_ID, IMAP_ID, "RSS"}
     pop, imap = accounts[POP_ID], accounts[IMAP_ID]
     assert (pop.incoming.host, pop.incoming.port, pop.incoming.security) == (
         "pop.example.net",
@@ -316,7 +365,10 @@ def test_lion_to_yosemite_accounts_plist(tmp_path, fmt):
     assert imap.addresses == ("jdoe@example.org", "jane@example.org")
     assert imap.local_store.path == "/Users/jane/Library/Mail/V2/IMAP-jdoe@imap.example.org"
     assert accounts["RSS"].protocol is Protocol.OTHER
-    assert accounts["On My Mac"].local_store.bytes > 0
+    (on_my_mac,) = report.local_mailboxes
+    assert on_my_mac.name == "On My Mac"
+    assert on_my_mac.store.path == "/Users/jane/Library/Mail/V2/Mailboxes"
+    assert on_my_mac.store.bytes > 0
 
 
 def test_tiger_to_snow_leopard_preferences_plist(tmp_path):
@@ -366,7 +418,7 @@ def test_damaged_inputs_are_skipped_with_reasons(tmp_path):
         "junkplist": "is not a readable property list",
         "cutplist": "is not a readable property list",
         "notdb": "is not a readable Accounts database",
-        "notables": "is not a readable Accounts database (no such table: ZACCOUNT)",
+        "notables": "is not a readable Accounts database (no table ZACCOUNT",
         "badblob": "is not an archive",
     }
     for user, (place, data) in cases.items():
@@ -491,8 +543,8 @@ def test_unlistable_mail_folder_says_what_to_do(tmp_path):
         mail.chmod(0o311)  # may be entered, not listed
         report = json.loads(_audit_as_nobody(root))
         assert [s["reason"] for s in report["skipped"]] == [
-            "cannot be listed (permission denied); on a Mac, give the terminal Full Disk Access "
-            "in System Settings > Privacy"
+            "cannot be listed (permission denied); run as administrator, and on a Mac give the "
+            "terminal Full Disk Access in System Settings > Privacy"
         ]
     finally:
         shutil.rmtree(root)

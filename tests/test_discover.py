@@ -9,6 +9,7 @@ import socket
 import pytest
 from typer.testing import CliRunner
 
+from mailaudit import providers
 from mailaudit.cli import EXIT_OK, app
 from mailaudit.discover import (
     Question,
@@ -16,7 +17,6 @@ from mailaudit.discover import (
     candidates,
     conclude,
     investigate,
-    providers,
     target_of,
 )
 from mailaudit.discover.dns_queries import DnsQueries
@@ -160,8 +160,17 @@ def test_scan_finds_the_imap_twin_of_a_pop_account(lab, tmp_path):
         "--ca-file", str(lab["certs"] / "ca.crt"), "--dns-server", f"127.0.0.1:{lab['dns'].port}",
     ])  # fmt: skip
     assert result.exit_code == EXIT_OK, result.output
-    account = json.loads(result.stdout)["accounts"][0]
+    document = json.loads(result.stdout)
+    account = document["accounts"][0]
     assert account["probes"][0]["status"] == "completed"
+    # The report says how it was made: online, through which DNS server, within which time.
+    assert document["run"]["options"] == {
+        "offline": False,
+        "timeout": 2.0,
+        "concurrency": 32,
+        "dns_server": f"127.0.0.1:{lab['dns'].port}",
+    }
+    assert document["run"]["started_at"] <= document["run"]["finished_at"]
     discovery = account["discovery"]
     assert discovery["imap"] == "offered"
     assert discovery["best"]["origin"] == "SRV _imaps._tcp.full.test"
@@ -204,3 +213,40 @@ def test_lookup_command_table_offline():
     result = CliRunner().invoke(app, ["lookup", "kanzlei@gmx.de", "--offline"])
     assert result.exit_code == EXIT_OK, result.output
     assert "GMX" in result.stdout and "imap.gmx.net:993" in result.stdout
+
+
+def test_every_candidate_missing_while_dns_answers_is_not_offered(lab):
+    """Positive evidence: the domain answers in DNS, and no candidate name exists."""
+    _, found = discover_for(lab, "mxonly.test")
+    assert found.imap == "not offered", found
+    assert "every candidate refused the connection or does not exist" in found.reason
+    assert found.best is None
+
+
+def test_a_candidate_that_times_out_leaves_it_unknown(lab):
+    """A configured host whose name does not answer is not evidence: the verdict is unknown."""
+    question = Question("mxonly.test", "silent.example.test", "user@mxonly.test")
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # bound, never read
+    silent.bind(("127.0.0.1", 0))
+    try:
+        findings = asyncio.run(investigate([question], lab_options(lab)))["mxonly.test"]
+        listed, provider = candidates(question, findings, providers.load())
+        dead = lab_options(lab, dns_server=("127.0.0.1", silent.getsockname()[1]), timeout=0.5)
+        probes = run_probes([target_of(c) for c in listed], dead)
+    finally:
+        silent.close()
+    found = conclude(question, findings, listed, provider, probes)
+    assert found.imap == "unknown" and found.reason.startswith("could not check")
+
+
+def test_lookup_lists_capabilities_and_sign_in_of_each_answering_candidate(lab):
+    args = ["lookup", "anna@full.test", "--timeout", "2", "--ca-file", str(lab["certs"] / "ca.crt"),
+            "--dns-server", f"127.0.0.1:{lab['dns'].port}"]  # fmt: skip
+    entry = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)["lookups"][0]
+    best = entry["best"]
+    assert best["transport"] == "tls" and "IMAP4REV1" in best["capabilities"]
+    assert "IDLE" in best["capabilities"] and "PLAIN" in best["sign_in"]
+    assert best["oauth_only"] is False
+    table = CliRunner().invoke(app, args).stdout
+    port = lab["good"].ports["imaps"]
+    assert f"mail.example.test:{port}: tls, IMAP4rev1, IDLE, sign-in PLAIN" in table

@@ -121,3 +121,19 @@ def test_a_bad_policy_file_is_a_usage_error(tmp_path):
     )
     assert result.exit_code == EXIT_USAGE
     assert "uplink: unknown key" in result.stderr
+
+
+def test_a_policy_file_that_is_a_fifo_is_refused_at_once(tmp_path):
+    import os
+    import signal
+
+    from mailaudit.errors import UsageError
+    from mailaudit.policy import load
+
+    os.mkfifo(tmp_path / "policy.toml")
+    signal.alarm(20)  # a hang fails the test instead of the suite
+    try:
+        with pytest.raises(UsageError, match="is a FIFO"):
+            load(tmp_path / "policy.toml")
+    finally:
+        signal.alarm(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import tracemalloc
 
@@ -113,10 +114,24 @@ def test_pop_only_server_refuses_imap(lab):
     assert pop.status is ProbeStatus.COMPLETED
 
 
-def test_unknown_name_is_a_dns_error(lab):
+def test_unknown_name_is_no_such_host(lab):
+    """DNS answered NXDOMAIN: evidence about the name, not a DNS failure."""
     result = probe(lab, Target("nothing.nomail.test", 993, "imap", True))
-    assert (result.status, result.error) == (ProbeStatus.ERROR, ProbeError.DNS)
+    assert (result.status, result.error) == (ProbeStatus.ERROR, ProbeError.NO_SUCH_HOST)
     assert "does not exist" in result.message
+
+
+def test_a_silent_dns_server_is_a_dns_error(lab):
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # bound, never read
+    silent.bind(("127.0.0.1", 0))
+    try:
+        options = lab_options(lab, dns_server=("127.0.0.1", silent.getsockname()[1]), timeout=0.5)
+        result = run_probes([Target("mail.example.test", 993, "imap", True)], options)
+    finally:
+        silent.close()
+    (found,) = result.values()
+    assert (found.status, found.error) == (ProbeStatus.ERROR, ProbeError.DNS)
+    assert "did not answer" in found.message
 
 
 def test_expected_protocol_mismatch_is_noted(lab):
@@ -287,6 +302,22 @@ def test_probe_command_json(lab):
     probes = json.loads(result.stdout)["probes"]
     assert [p["status"] for p in probes] == ["completed", "completed"]
     assert probes[0]["tls"]["verified"] is True
+    # Transport security in one field: TLS from the first byte; STARTTLS that the strict
+    # server enforces (no login before the upgrade).
+    assert [p["transport"] for p in probes] == ["tls", "starttls-enforced"]
+
+
+def test_probe_json_transport_of_optional_starttls_and_of_nothing(lab):
+    from labservers import free_port
+
+    result = CliRunner().invoke(app, [
+        "probe", f"{NAME}:{lab['good'].ports['imap']}", f"{NAME}:{lab['good'].ports['pop3']}",
+        f"{NAME}:{free_port()}", "--ca-file", str(lab["certs"] / "ca.crt"),
+        "--dns-server", f"127.0.0.1:{lab['dns'].port}", "--format", "json", "--timeout", "2",
+        "-q",
+    ])  # fmt: skip
+    probes = json.loads(result.stdout)["probes"]
+    assert [p["transport"] for p in probes] == ["starttls-optional", "starttls-optional", None]
 
 
 def test_odd_port_tries_tls_then_plaintext(lab):

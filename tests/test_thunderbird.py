@@ -192,6 +192,33 @@ def test_global_inbox_with_a_missing_target_falls_back_to_local_folders(machine)
     assert "Global Inbox" in pop.local_store.note
 
 
+@pytest.mark.parametrize("deferred", [False, True], ids=["own", "global-inbox"])
+def test_local_folders_is_a_local_mailbox_unless_a_pop_account_delivers_into_it(machine, deferred):
+    prefs = pop_and_imap() | {"mail.server.server3.directory-rel": "[ProfD]Mail/Local Folders"}
+    if deferred:
+        prefs["mail.server.server1.deferred_to_account"] = "account3"
+    profile = write_profile(machine / "home" / "pat", prefs)
+    (profile / "Mail" / "Local Folders").mkdir(parents=True)
+    (profile / "Mail" / "Local Folders" / "Archiv").write_bytes(b"From - x\n\nbody\n" * 10)
+    report = audit(machine)
+    assert {a.name for a in report.accounts} == {"POP account", "IMAP account"}
+    if deferred:  # the POP3 account's own store: reported with the account
+        assert report.local_mailboxes == ()
+        assert by_name(report)["POP account"].local_store.path.endswith("/Mail/Local Folders")
+        return
+    (local,) = report.local_mailboxes
+    assert (local.client, local.user, local.name) == (Client.THUNDERBIRD, "pat", "Local Folders")
+    assert local.store.path.endswith("/Mail/Local Folders") and local.store.bytes == 150
+    assert local.recommendation is not None and local.recommendation["action"] == "back-up"
+
+
+def test_empty_local_folders_is_not_listed(machine):
+    profile = write_profile(machine / "home" / "pat", pop_and_imap())
+    (profile / "Mail" / "Local Folders").mkdir(parents=True)
+    (profile / "Mail" / "Local Folders" / "Trash").write_bytes(b"")
+    assert audit(machine).local_mailboxes == ()
+
+
 def test_local_store_falls_back_to_the_stale_absolute_directory_then_the_hostname(machine):
     prefs = pop_and_imap() | {
         "mail.server.server1.directory": "C:\\Users\\pat\\AppData\\Roaming\\Thunderbird\\Mail\\pop",

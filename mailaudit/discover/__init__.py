@@ -12,6 +12,14 @@ RFC 6186 put SRV first; Thunderbird itself has no SRV lookup):
 
 Each candidate is probed; they are ranked reachable first, then implicit TLS over STARTTLS,
 then a valid certificate, then by route, and the first reachable one is the best.
+
+Three answers stay apart: IMAP is "offered" (a candidate answered), "not offered" (positive
+evidence: SRV says so, or DNS answered and every candidate refused or does not exist), or
+"unknown" (DNS or the network did not answer: the provider data stands in, and says so). A
+failure to check is never reported as a fact about the provider.
+
+Every DNS question of a domain (MX, SRV, A/AAAA of the autoconfig hosts) is asked at once,
+each bounded by one timeout, so a silent name server costs about one timeout in all.
 """
 
 from __future__ import annotations
@@ -19,16 +27,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
-from mailaudit.discover import providers as provider_data
+from mailaudit import providers as provider_data
 from mailaudit.discover.autoconfig import fetch_autoconfig
-from mailaudit.discover.dns_queries import DnsQueries, mx_hosts, srv_targets
-from mailaudit.discover.providers import Provider
+from mailaudit.discover.autoconfig import urls as autoconfig_urls
+from mailaudit.discover.dns_queries import DnsQueries, answered, mx_hosts, srv_targets
 from mailaudit.model import (
     AutoconfigResult,
     Candidate,
     Discovery,
     DnsAnswer,
+    ProbeError,
     ProbeResult,
     ProbeStatus,
     Target,
@@ -36,10 +46,13 @@ from mailaudit.model import (
 from mailaudit.probe import tls
 from mailaudit.probe.resolve import Resolver
 from mailaudit.probe.runner import ProbeOptions, probe_all
+from mailaudit.providers import Provider
 
 SECURITY_RANK = {"tls": 0, "starttls": 1, "none": 2}
 ORIGIN_RANK = (("SRV", 0), ("autoconfig", 1), ("provider", 2), ("guess", 3))
 POP_LABELS = ("pop3", "pop")
+# Probe outcomes that are evidence of no IMAP there; any other failure leaves it unknown.
+NO_IMAP_HERE = {ProbeError.REFUSED, ProbeError.NO_SUCH_HOST}
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,7 @@ class Findings:
     autoconfig: list[AutoconfigResult]
     mx: list[str]
     srv_declined: bool  # SRV says "." for IMAP: not offered
+    dns_answered: bool = True  # False: the DNS server never answered for this domain
 
 
 def target_of(candidate: Candidate) -> Target:
@@ -71,13 +85,20 @@ async def investigate(
     *,
     full: bool = False,
     progress: Callable[[str], None] | None = None,
+    resolver: Resolver | None = None,
 ) -> dict[str, Findings]:
-    """DNS and autoconfig answers per domain. `full` also asks the records `lookup` prints."""
+    """DNS and autoconfig answers per domain. `full` also asks the records `lookup` prints.
+    `resolver` is the run's, shared with the probes that follow."""
     queries = DnsQueries(options.dns_server, options.timeout)
-    resolver = Resolver(options.dns_server, options.timeout)
+    resolver = resolver or Resolver(options.dns_server, options.timeout)
     context = tls.verifying_context(options.ca_file)
     domains = sorted({q.domain for q in questions if q.domain})
     addresses = {q.domain: q.address for q in questions if q.domain}
+
+    # The autoconfig hosts' addresses are asked together with the MX and SRV questions.
+    resolver.prefetch(
+        {urlsplit(url).hostname or "" for d in domains for url in autoconfig_urls(d, None)} - {""}
+    )
 
     async def one(domain: str) -> tuple[str, Findings]:
         kinds = ["MX", "_imaps._tcp", "_imap._tcp"]
@@ -108,7 +129,8 @@ async def investigate(
         )
         if progress is not None:
             progress(f"looked up {domain}")
-        return domain, Findings(list(answers), configs, mx, declined)
+        reached = any(answered(a) for a in answers)
+        return domain, Findings(list(answers), configs, mx, declined, reached)
 
     return dict(await asyncio.gather(*(one(d) for d in domains)))
 
@@ -157,20 +179,36 @@ def conclude(
     provider: tuple[Provider, str] | None,
     probes: dict[Target, ProbeResult] | None,
 ) -> Discovery:
-    """Rank the probed candidates and say whether IMAP is offered. Without probes (offline),
-    only provider knowledge can answer."""
+    """Rank the probed candidates and say whether IMAP is offered, with the reason. Without
+    probes (offline), or when the network could not tell, provider knowledge stands in."""
     ranked = [_with_probe(c, probes.get(target_of(c))) if probes else c for c in found]
     ranked.sort(key=_rank)
     best = next((c for c in ranked if c.reachable), None)
+    from_provider = next((c for c in ranked if c.origin.startswith("provider")), None)
+    stand_in = (
+        f"; IMAP at {from_provider.host}:{from_provider.port} from provider data, not checked"
+        if from_provider
+        else "; no provider data for this domain"
+    )
     if probes is None:
-        best = next((c for c in ranked if c.origin.startswith("provider")), None)
-        verdict = "known" if best else "unknown"
+        best = from_provider
+        verdict, reason = ("known" if best else "unknown"), "not looked up: --offline" + stand_in
     elif best is not None:
-        verdict = "offered"
+        verdict, reason = "offered", f"{best.host}:{best.port} answered as IMAP"
     elif findings is not None and findings.srv_declined:
         verdict = "not offered"
+        reason = "the domain's SRV record says IMAP is not offered (RFC 6186 §4)"
+    elif (
+        findings is not None
+        and findings.dns_answered
+        and ranked
+        and all(_no_imap_here(probes.get(target_of(c))) for c in ranked)
+    ):
+        verdict = "not offered"
+        reason = "DNS answered, and every candidate refused the connection or does not exist"
     else:
-        verdict = "not found"
+        best = from_provider
+        verdict, reason = "unknown", _why_unknown(findings, ranked, probes) + stand_in
     who = provider[0] if provider else None
     return Discovery(
         domain=question.domain,
@@ -183,7 +221,31 @@ def conclude(
         autoconfig=tuple(findings.autoconfig) if findings else (),
         candidates=tuple(ranked),
         best=best,
+        reason=reason,
     )
+
+
+def _no_imap_here(probe: ProbeResult | None) -> bool:
+    """Positive evidence that this candidate is no IMAP server: the name does not exist, the
+    port refuses, or what answers speaks another protocol."""
+    if probe is None:
+        return False
+    if probe.status is ProbeStatus.COMPLETED:
+        return probe.protocol != "imap"
+    return probe.error in NO_IMAP_HERE
+
+
+def _why_unknown(
+    findings: Findings | None, ranked: list[Candidate], probes: dict[Target, ProbeResult]
+) -> str:
+    if findings is not None and not findings.dns_answered:
+        return "could not check: the DNS server did not answer"
+    errors = {p.error for c in ranked if (p := probes.get(target_of(c))) and p.error}
+    if errors and errors <= {ProbeError.DNS, ProbeError.NO_SUCH_HOST}:
+        return "could not check: the DNS server did not answer for the candidates"
+    if ProbeError.UNREACHABLE in errors:
+        return "could not check: the network is unreachable"
+    return "could not check: no candidate answered, and not every one refused"
 
 
 def _with_probe(candidate: Candidate, probe: ProbeResult | None) -> Candidate:
@@ -194,7 +256,28 @@ def _with_probe(candidate: Candidate, probe: ProbeResult | None) -> Candidate:
     message = probe.message if not reachable else None
     if not reachable and probe.error is not None:
         message = f"{probe.error.value}: {probe.message}"
-    return replace(candidate, reachable=reachable, certificate_valid=valid, message=message)
+    if not reachable:
+        checked = _no_imap_here(probe)  # else: a failure to check, not evidence
+        return replace(
+            candidate,
+            reachable=False if checked else None,
+            certificate_valid=valid,
+            message=message,
+        )
+    offered = probe.capabilities_after_tls or probe.capabilities_before_tls or ()
+    oauth = {"XOAUTH2", "OAUTHBEARER"}
+    passwords = [m for m in probe.sasl if m.upper() not in oauth]
+    login_disabled = "LOGINDISABLED" in (c.upper() for c in offered)
+    return replace(
+        candidate,
+        reachable=True,
+        certificate_valid=valid,
+        message=message,
+        transport=probe.transport,
+        capabilities=tuple(offered),
+        sign_in=probe.sasl,
+        oauth_only=bool(probe.sasl) and not passwords and login_disabled,
+    )
 
 
 def _rank(candidate: Candidate) -> tuple[int, int, int, int]:
@@ -225,10 +308,14 @@ def lookup(
         return [conclude(q, None, *candidates(q, None, known), None) for q in questions]
 
     async def network() -> list[Discovery]:
-        findings = await investigate(questions, options, full=True, progress=progress)
+        resolver = Resolver(options.dns_server, options.timeout)
+        resolver.prefetch(c.host for q in questions for c in candidates(q, None, known)[0])
+        findings = await investigate(
+            questions, options, full=True, progress=progress, resolver=resolver
+        )
         listed = {q: candidates(q, findings.get(q.domain or ""), known) for q in questions}
         targets = [target_of(c) for found, _ in listed.values() for c in found]
-        probes = await probe_all(targets, options, progress)
+        probes = await probe_all(targets, options, progress, resolver)
         return [conclude(q, findings.get(q.domain or ""), *listed[q], probes) for q in questions]
 
     return asyncio.run(network())

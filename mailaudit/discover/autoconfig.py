@@ -14,7 +14,7 @@ import ssl
 from urllib.parse import quote, urljoin, urlsplit
 from xml.parsers import expat
 
-from mailaudit.model import AutoconfigResult, ConfigServer
+from mailaudit.model import AutoconfigResult, ConfigServer, ProbeError
 from mailaudit.probe.resolve import Resolver
 from mailaudit.probe.wire import WireError
 
@@ -94,7 +94,9 @@ async def _get(
     try:
         addresses = await resolver.addresses(host)
     except WireError as exc:
-        raise FetchError(f"no such host: {exc.message}") from None
+        # "not-found" only when DNS said so; a DNS server that did not answer is an error.
+        known = exc.reason is ProbeError.NO_SUCH_HOST
+        raise FetchError(f"{'no such host' if known else 'DNS failed'}: {exc.message}") from None
     last = "no address"
     for address in addresses:
         try:

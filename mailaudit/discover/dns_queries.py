@@ -1,30 +1,27 @@
 """MX, SRV (RFC 6186) and A/AAAA queries, each ending as an answer with its kind of outcome.
 
 NXDOMAIN, "no such record", a timeout and a server failure are different answers: a domain
-that does not exist is not a provider without IMAP. dnspython's per-try timeout runs inside
-a lifetime, and only a timeout is retried within it.
+that does not exist is not a provider without IMAP, and a server that did not answer says
+nothing about the domain at all (`answered` tells the two kinds apart). Each question's
+whole lifetime is one timeout, and a domain's questions are asked at once.
 """
 
 from __future__ import annotations
 
-import dns.asyncresolver
 import dns.exception
 import dns.name
 import dns.resolver
 
 from mailaudit.model import DnsAnswer
+from mailaudit.probe.resolve import dns_resolver
+
+# The statuses that are answers from DNS; the others (timeout, servfail, error) are failures.
+ANSWERED = ("ok", "nxdomain", "no-answer")
 
 
 class DnsQueries:
     def __init__(self, dns_server: tuple[str, int] | None, timeout: float) -> None:
-        if dns_server is None:
-            self.resolver = dns.asyncresolver.Resolver()  # the system's configuration
-        else:
-            self.resolver = dns.asyncresolver.Resolver(configure=False)
-            self.resolver.nameservers = [dns_server[0]]
-            self.resolver.port = dns_server[1]
-        self.resolver.timeout = timeout  # each try
-        self.resolver.lifetime = timeout * 2  # all tries
+        self.resolver = dns_resolver(dns_server, timeout)
         self._cache: dict[tuple[str, str], DnsAnswer] = {}
 
     async def query(self, name: str, kind: str) -> DnsAnswer:
@@ -81,3 +78,8 @@ def srv_targets(answer: DnsAnswer) -> list[tuple[str, int]] | None:
     if entries and all(target == "." for _, _, target, _ in entries):
         return None
     return [(target, port) for _, _, target, port in entries if target != "."]
+
+
+def answered(answer: DnsAnswer) -> bool:
+    """Whether DNS gave an answer (even "no such name"), rather than failing to."""
+    return answer.status in ANSWERED

@@ -75,10 +75,14 @@ def run_probes(
 
 
 async def probe_all(
-    targets: list[Target], options: ProbeOptions, progress: Progress | None = None
+    targets: list[Target],
+    options: ProbeOptions,
+    progress: Progress | None = None,
+    resolver: Resolver | None = None,
 ) -> dict[Target, ProbeResult]:
-    """run_probes, inside an event loop that is already running."""
-    return await _Run(options, progress).all(targets)
+    """run_probes, inside an event loop that is already running; `resolver` shares the names
+    discovery has already asked (or started asking) for."""
+    return await _Run(options, progress, resolver).all(targets)
 
 
 def skipped(target: Target, why: str) -> ProbeResult:
@@ -107,10 +111,12 @@ class _ConnectFailed(Exception):
 
 
 class _Run:
-    def __init__(self, options: ProbeOptions, progress: Progress | None) -> None:
+    def __init__(
+        self, options: ProbeOptions, progress: Progress | None, resolver: Resolver | None
+    ) -> None:
         self.options = options
         self.progress = progress
-        self.resolver = Resolver(options.dns_server, options.timeout)
+        self.resolver = resolver or Resolver(options.dns_server, options.timeout)
         self.verifying = tls.verifying_context(options.ca_file)
         self.unverified = tls.unverified_context()
 
@@ -179,7 +185,7 @@ class _Run:
             except _ConnectFailed as exc:
                 failures.append(exc.error)
         if not failures:
-            raise WireError(ProbeError.DNS, f"{target.host} has no address")
+            raise WireError(ProbeError.NO_SUCH_HOST, f"{target.host} has no address")
         raise WireError(
             failures[-1].reason, f"{failures[-1].message} (tried {', '.join(addresses)})"
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from mailaudit.errors import UsageError
 from mailaudit.model import Target
 
@@ -57,6 +59,15 @@ def probe_targets(spec: str, protocol: str, security: str) -> list[Target]:
 
 
 def dns_server(text: str) -> tuple[str, int]:
+    """--dns-server: an IP address with an optional port. A name is refused rather than
+    resolved: resolving it would ask the system's resolver, which the option is there to avoid."""
     host, port = split_host_port(text, 53)
     assert port is not None
-    return host, port
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise UsageError(
+            f"--dns-server {text}: give the DNS server's IP address, with an optional port "
+            "(192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:5353), not a name"
+        ) from None
+    return str(address), port

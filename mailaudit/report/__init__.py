@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import NoReturn
 
 from mailaudit.model import MachineReport
@@ -28,17 +30,46 @@ class FleetFormat(str, Enum):
     TABLE = "table"
     JSON = "json"
     MARKDOWN = "markdown"
+    HTML = "html"
 
 
-def render(report: MachineReport, fmt: Format) -> str:
+# What an output file's name says about its format.
+EXTENSIONS = {
+    ".txt": Format.TABLE,
+    ".json": Format.JSON,
+    ".md": Format.MARKDOWN,
+    ".markdown": Format.MARKDOWN,
+    ".html": Format.HTML,
+    ".htm": Format.HTML,
+    ".csv": Format.CSV,
+}
+
+
+def format_of(path: Path) -> Format | None:
+    """The format a file name asks for, or None when its extension names none."""
+    return EXTENSIONS.get(path.suffix.lower())
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to dress one report: the client document's language, and for the terminal its width
+    (None: a file, no limit) and whether to colour severities."""
+
+    lang: str = "en"
+    width: int | None = None
+    colour: bool = False
+
+
+def render(report: MachineReport, fmt: Format, options: RenderOptions | None = None) -> str:
+    options = options or RenderOptions()
     if fmt is Format.TABLE:
-        return table.render(report)
+        return table.render(report, options.width, options.colour)
     if fmt is Format.JSON:
         return json_report.render(report)
     if fmt is Format.MARKDOWN:
-        return markdown.render(report)
+        return markdown.render(report, options.lang)
     if fmt is Format.HTML:
-        return html_report.render(report)
+        return html_report.render(report, options.lang)
     if fmt is Format.CSV:
         return csv_report.render(report)
     return assert_never(fmt)

@@ -7,16 +7,15 @@ from dataclasses import asdict
 
 from tabulate import tabulate
 
-from mailaudit.model import Discovery
+from mailaudit.model import Candidate, Discovery
 from mailaudit.report import ResultsFormat, assert_never
 from mailaudit.report.words import json_document
 
 VERDICTS = {
     "offered": "IMAP offered",
-    "not offered": "IMAP not offered (the domain's SRV record says so)",
-    "not found": "no IMAP service found",
+    "not offered": "IMAP not offered",
     "known": "IMAP known from provider data (not probed: --offline)",
-    "unknown": "unknown (not probed: --offline)",
+    "unknown": "unknown",
 }
 
 
@@ -28,8 +27,29 @@ def render(found: list[Discovery], fmt: ResultsFormat) -> str:
     return assert_never(fmt)
 
 
+def _answer(candidate: Candidate) -> str:
+    if candidate.reachable is None:
+        return "unknown" if candidate.message else "not probed"
+    return "answers" if candidate.reachable else "no"
+
+
+def _offers(candidate: Candidate) -> str:
+    """What an answering candidate offers: transport, IMAP revision, IDLE, sign-in."""
+    caps = {c.upper() for c in candidate.capabilities}
+    revisions = [name for name in ("IMAP4rev1", "IMAP4rev2") if name.upper() in caps]
+    parts = [candidate.transport or "?", *revisions]
+    if "IDLE" in caps:
+        parts.append("IDLE")
+    parts.append("sign-in " + (" ".join(candidate.sign_in) or "LOGIN only"))
+    if candidate.oauth_only:
+        parts.append("OAuth only")
+    return ", ".join(parts)
+
+
 def _block(found: Discovery) -> str:
     lines = [f"{found.domain}: {VERDICTS.get(found.imap, found.imap)}"]
+    if found.reason and found.imap != "known":
+        lines[0] += f" ({found.reason})"
     if found.best is not None:
         best = found.best
         lines.append(f"  use: {best.host}:{best.port} ({best.security}), from {best.origin}")
@@ -56,7 +76,7 @@ def _block(found: Discovery) -> str:
                 f"{c.host}:{c.port}",
                 c.security,
                 c.origin,
-                "not probed" if c.reachable is None else ("answers" if c.reachable else "no"),
+                _answer(c),
                 ""
                 if c.certificate_valid is None
                 else ("valid" if c.certificate_valid else "INVALID"),
@@ -68,4 +88,7 @@ def _block(found: Discovery) -> str:
             rows, headers=("Candidate", "Security", "From", "IMAP", "Certificate", "Note")
         )
         lines += ["", *("  " + line for line in table.splitlines())]
+    for c in found.candidates:
+        if c.reachable:
+            lines.append(f"  {c.host}:{c.port}: {_offers(c)}")
     return "\n".join(lines) + "\n"

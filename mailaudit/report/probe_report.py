@@ -14,7 +14,7 @@ from mailaudit.report.words import json_document
 
 def render(results: list[ProbeResult], fmt: ResultsFormat) -> str:
     if fmt is ResultsFormat.JSON:
-        return json_document({"probes": [asdict(result) for result in results]})
+        return json_document({"probes": [{**asdict(r), "transport": r.transport} for r in results]})
     if fmt is ResultsFormat.TABLE:
         rows = [(f"{r.host}:{r.port}", r.status.value, probe_summary(r)) for r in results]
         return tabulate(rows, headers=("Server", "Status", "Result"), tablefmt="simple") + "\n"

@@ -1,39 +1,85 @@
-"""The terminal report: one row per account, then conflicts and skipped input."""
+"""The terminal report: a three-line summary, the accounts, then conflicts, servers, findings
+and the plan. It fits the width it is given (columns are dropped, then each account stacked
+into a few lines, rather than wrapped), and colours severities only when told to (a terminal,
+without NO_COLOR): a file or a pipe never gets an escape sequence.
+"""
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 from tabulate import tabulate
 
-from mailaudit.model import Account, MachineReport, ProbeResult, ProbeStatus, Protocol
-from mailaudit.report.words import leave_on_server, one_line
+from mailaudit.advise import severity_counts, store_words
+from mailaudit.model import (
+    Account,
+    Discovery,
+    LocalMailbox,
+    MachineReport,
+    ProbeError,
+    ProbeResult,
+    ProbeStatus,
+    Protocol,
+)
+from mailaudit.report.at_risk import only_copies
+from mailaudit.report.words import cell, display_width, leave_on_server, one_line, product_name
 from mailaudit.units import human_bytes
 
-HEADERS = (
-    "User",
-    "Client",
-    "Account",
-    "Email",
-    "Protocol",
-    "Server:port",
-    "Security",
-    "Leave on server",
-    "Local store",
+DETAIL_LIMIT = 1000  # a finding's detail or a skipped line: names from the disk are cut to it
+# Probe errors the run's note already explains (no DNS answers, no route).
+CUT_OFF = {ProbeError.DNS, ProbeError.UNREACHABLE, ProbeError.NO_SUCH_HOST}
+
+HEADERS = {
+    "user": "User",
+    "client": "Client",
+    "account": "Account",
+    "email": "Email",
+    "protocol": "Protocol",
+    "server": "Server:port",
+    "security": "Security",
+    "leave": "Leave on server",
+    "store": "Local store",
+}
+# The widest first; each next one leaves out what a technician misses least.
+LAYOUTS = (
+    tuple(HEADERS),
+    ("user", "client", "account", "protocol", "server", "security", "leave", "store"),
+    ("user", "client", "account", "protocol", "server", "store"),
+    ("user", "account", "protocol", "server", "store"),
 )
+COLOURS = {  # SGR codes (ECMA-48 8.3.117)
+    "critical": "1;31",
+    "high": "31",
+    "medium": "33",
+    "low": "36",
+    "info": "2",
+}
+SEVERITY_AT_START = re.compile(r"^(critical|high|medium|low|info)\b")
 
 
-def render(report: MachineReport) -> str:
+def render(report: MachineReport, width: int | None = None, colour: bool = False) -> str:
+    """width: the terminal's columns, or None for a file (no limit)."""
     machine = report.machine
     where = f" (files under {machine.root})" if machine.root else ""
-    lines = [f"mailaudit {report.tool_version}: {machine.hostname}, {machine.os}{where}", ""]
-
-    if report.accounts:
-        rows = [_row(account) for account in report.accounts]
-        lines.append(tabulate(rows, headers=HEADERS, tablefmt="simple", disable_numparse=True))
-    else:
-        lines.append("No mail accounts found.")
+    # The run's notes (no DNS answers) come first: everything below depends on them.
+    lines = [f"NOTE: {note.text}" for note in report.notes] + ([""] if report.notes else [])
+    lines += [
+        *summary_lines(report),
+        "",
+        f"mailaudit {report.tool_version}: {machine.hostname}, {machine.os}{where}",
+        "",
+    ]
+    lines += _accounts(report, width) if report.accounts else ["No mail accounts found."]
+    if report.local_mailboxes:
+        lines += ["", "Local mailboxes (mail that no account fetches, kept only here):"]
+        lines += [
+            f"- {_who(m)} ({product_name(m.client.value)}): {store_words(m.store, m.platform)}"
+            for m in report.local_mailboxes
+        ]
 
     conflicts = [
-        f"- {a.user} / {a.name}: {c}"
+        f"- {_who(a)}: {c}"
         for a in report.accounts
         if a.classification
         for c in a.classification.conflicts
@@ -46,21 +92,80 @@ def render(report: MachineReport) -> str:
 
     if report.skipped:
         lines += ["", f"Skipped ({len(report.skipped)}):"]
-        lines += [f"- {s.origin}: {s.reason}" for s in report.skipped]
+        lines += [cell(f"- {s.origin}: {s.reason}", DETAIL_LIMIT) for s in report.skipped]
 
-    lines += _findings(report)
-
-    summary = report.summary
-    lines += [
-        "",
-        f"{summary.accounts} account(s): {summary.pop3} POP3, {summary.imap} IMAP, "
-        f"{summary.exchange} Exchange, {summary.other} other.",
-    ]
+    lines += _findings(report, width)
     # Names come from the audited machine: no control character reaches the terminal.
-    return "\n".join(one_line(line) for line in "\n".join(lines).split("\n")) + "\n"
+    shown = [one_line(line) for line in "\n".join(lines).split("\n")]
+    if width is not None:
+        shown = [part for line in shown for part in _fit(line, width)]
+    if colour:
+        shown = [_coloured(line) for line in shown]
+    return "\n".join(shown) + "\n"
 
 
-def _row(account: Account) -> tuple[str, ...]:
+def summary_lines(report: MachineReport) -> list[str]:
+    """What the technician reads first: mail at risk, findings, accounts to move."""
+    only = only_copies(report)
+    measured = [c.bytes for c in only if c.bytes is not None]
+    unmeasured = len(only) - len(measured)
+    at_risk = (
+        f"{human_bytes(sum(measured))} in {len(measured)} mailbox(es)"
+        + (f", {unmeasured} more not measured" if unmeasured else "")
+        if only
+        else "none"
+    )
+    counts = [f"{n} {s.value}" for s, n in severity_counts(report).items() if n]
+    moves = sum(
+        1 for a in report.accounts if (a.recommendation or {}).get("action") == "switch-to-imap"
+    )
+    summary = report.summary
+    return [
+        f"Mail only on this PC: {at_risk}",
+        f"Findings: {', '.join(counts) if counts else 'none'}",
+        f"Accounts: {summary.accounts} ({summary.pop3} POP3, {summary.imap} IMAP, "
+        f"{summary.exchange} Exchange, {summary.other} other); {moves} to move to IMAP",
+    ]
+
+
+def _accounts(report: MachineReport, width: int | None) -> list[str]:
+    cells = [_cells(account) for account in report.accounts]
+    for layout in LAYOUTS:
+        text = tabulate(
+            [[row[c] for c in layout] for row in cells],
+            headers=[HEADERS[c] for c in layout],
+            tablefmt="simple",
+            disable_numparse=True,
+        )
+        if width is None or max(display_width(line) for line in text.splitlines()) <= width:
+            return text.splitlines()
+    assert width is not None  # the first layout always fits no limit
+    return _stacked(cells, width)
+
+
+def _stacked(cells: list[dict[str, str]], width: int) -> list[str]:
+    """Too narrow for a table: each account as its name, then its details packed into lines
+    (a detail is never split: "local: 47.7 KB" stays together)."""
+    lines = []
+    for row in cells:
+        details = [row["protocol"], row["server"], row["security"]]
+        if row["leave"]:
+            details.append(f"leave on server: {row['leave']}")
+        if row["store"]:
+            details.append(f"local: {row['store']}")
+        email = f" <{row['email']}>" if row["email"] and row["email"] != row["account"] else ""
+        lines.append(f"{row['user']} / {row['account']}{email} ({row['client']})")
+        packed = "   "
+        for detail in (d for d in details if d):
+            if len(packed) + 2 + len(detail) > width and packed.strip():
+                lines.append(packed)
+                packed = "   "
+            packed += "  " + detail
+        lines.append(packed)
+    return lines
+
+
+def _cells(account: Account) -> dict[str, str]:
     endpoint = account.incoming
     server = endpoint.host or ""
     if endpoint.port is not None:
@@ -72,25 +177,63 @@ def _row(account: Account) -> tuple[str, ...]:
     )
     if account.classification and account.classification.conflicts:
         protocol += " (!)"
-    return (
-        account.user,
-        account.client.value,
-        account.name,
-        account.email or "",
-        protocol,
-        server,
-        endpoint.security.value,
-        leave_on_server(account.leave_on_server, account.leave_on_server_days),
-        _store(account),
+    values = {
+        "user": account.user,
+        "client": product_name(account.client.value),
+        "account": account.name,
+        "email": account.email or "",
+        "protocol": protocol,
+        "server": server,
+        "security": endpoint.security.value,
+        "leave": leave_on_server(account.leave_on_server, account.leave_on_server_days),
+        "store": _store(account),
+    }
+    # Escaped and cut before tabulate measures them, so that the columns line up and a 1 MB
+    # name costs no more than a short one.
+    return {key: one_line(cell(value)) for key, value in values.items()}
+
+
+def _fit(line: str, width: int) -> list[str]:
+    """A prose line wider than the terminal, wrapped under its own indent."""
+    if display_width(line) <= width:
+        return [line]
+    indent = " " * (len(line) - len(line.lstrip()) + 2)
+    wrapped = textwrap.wrap(
+        line, width, subsequent_indent=indent, break_on_hyphens=False, drop_whitespace=True
     )
+    # textwrap counts characters; a wide character (CJK) takes two columns, so cut again.
+    return [piece for part in wrapped for piece in _cut(part, width)]
+
+
+def _cut(text: str, width: int) -> list[str]:
+    pieces, current = [], ""
+    for char in text:
+        if display_width(current + char) > width:
+            pieces.append(current)
+            current = ""
+        current += char
+    return [*pieces, current]
+
+
+def _coloured(line: str) -> str:
+    def paint(match: re.Match[str]) -> str:
+        return f"\x1b[{COLOURS[match.group(0)]}m{match.group(0)}\x1b[0m"
+
+    if line.startswith("Findings: "):
+        return "Findings: " + re.sub(
+            r"(?<=\d )(critical|high|medium|low|info)\b", paint, line[len("Findings: ") :]
+        )
+    return SEVERITY_AT_START.sub(paint, line)
 
 
 def _store(account: Account) -> str:
+    """The account's local store in a cell: its size; a store not on the scanned disk by its
+    path, so that the technician knows where the only copy may be."""
     store = account.local_store
     if store is None:
         return ""
     if not store.measured:
-        return "not measured"
+        return store_words(store, account.platform)
     if not store.exists:
         return "missing"
     return human_bytes(store.bytes)
@@ -103,12 +246,11 @@ def _probes(report: MachineReport) -> list[str]:
     if all(p.status is ProbeStatus.SKIPPED for _, p in probed):
         reasons = sorted({p.message or "" for _, p in probed})
         return ["", f"Servers: {len(probed)} probe(s) skipped ({'; '.join(reasons)})."]
+    if report.notes and all(p.error in CUT_OFF for _, p in probed):
+        return ["", f"Servers: {len(probed)} probe(s) could not reach their server (see the note)."]
     lines = ["", "Servers:"]
     for account, result in probed:
-        lines.append(
-            f"- {account.user} / {account.name}: {result.host}:{result.port}: "
-            f"{probe_summary(result)}"
-        )
+        lines.append(f"- {_who(account)}: {result.host}:{result.port}: {probe_summary(result)}")
     return lines
 
 
@@ -148,10 +290,22 @@ def probe_summary(result: ProbeResult) -> str:
 DISCOVERY_WORDS = {
     "offered": "IMAP answers at {where}, found by {origin}",
     "known": "IMAP at {where} by {origin} (not probed)",
-    "not offered": "the provider declines IMAP (SRV record)",
-    "not found": "no IMAP service found",
-    "unknown": "not looked up (--offline) and no provider data",
+    "not offered": "IMAP not offered: {reason}",
+    "unknown": "unknown ({reason})",
 }
+
+
+def discovery_summary(discovery: Discovery) -> str:
+    """Where a POP3 account's provider offers IMAP, in a line."""
+    best = discovery.best
+    where = f"{best.host}:{best.port} ({best.security})" if best else ""
+    origin = best.origin.replace("provider: ", "provider data for ") if best else ""
+    text = DISCOVERY_WORDS.get(discovery.imap, discovery.imap).format(
+        where=where, origin=origin, reason=discovery.reason or "not looked up"
+    )
+    if discovery.provider:
+        text += f"; sign-in: {discovery.provider_auth}"
+    return text
 
 
 def _imap_for_pop(report: MachineReport) -> list[str]:
@@ -159,48 +313,56 @@ def _imap_for_pop(report: MachineReport) -> list[str]:
     if not found:
         return []
     lines = ["", "IMAP for the POP3 accounts:"]
-    for account, discovery in found:
-        best = discovery.best
-        where = f"{best.host}:{best.port} ({best.security})" if best else ""
-        origin = best.origin.replace("provider: ", "provider data for ") if best else ""
-        text = DISCOVERY_WORDS.get(discovery.imap, discovery.imap).format(
-            where=where, origin=origin
-        )
-        if discovery.provider:
-            text += f"; sign-in: {discovery.provider_auth}"
-        lines.append(f"- {account.user} / {account.name}: {text}")
+    lines += [f"- {_who(a)}: {discovery_summary(d)}" for a, d in found]
     return lines
 
 
-def _findings(report: MachineReport) -> list[str]:
+def _findings(report: MachineReport, width: int | None) -> list[str]:
     rows = [
-        (f.severity.value, f.rule, f"{a.user} / {a.name}", f.detail)
+        (f.severity.value, f.rule, _who(a), cell(f.detail, DETAIL_LIMIT))
         for a in report.accounts
         for f in a.findings
     ]
-    rows += [(f.severity.value, f.rule, "(machine)", f.detail) for f in report.findings]
+    rows += [
+        (f.severity.value, f.rule, "(machine)", cell(f.detail, DETAIL_LIMIT))
+        for f in report.findings
+    ]
+    planned: list[Account | LocalMailbox] = [*report.accounts, *report.local_mailboxes]
     plans = [
         (a, a.recommendation)
-        for a in report.accounts
+        for a in planned
         if a.recommendation and a.recommendation.get("action") != "keep"
     ]
     lines: list[str] = []
     if rows:
         order = ["critical", "high", "medium", "low", "info"]
         rows.sort(key=lambda r: order.index(r[0]))
+        # Severity and rule take 16 columns with their gaps; the rest goes to the two texts.
+        account_width, detail_width = (30, 70) if width is None else _split(width - 16)
         lines += [
             "",
             "Findings:",
             tabulate(
-                rows,
+                [tuple(one_line(c) for c in row) for row in rows],
                 headers=("Severity", "Rule", "Account", "Detail"),
                 tablefmt="simple",
-                maxcolwidths=[None, None, 30, 70],
+                maxcolwidths=[None, None, account_width, detail_width],
             ),
         ]
     if plans:
         lines += ["", "Plan:"]
         for account, plan in plans:
-            lines.append(f"- {account.user} / {account.name}: {plan.get('summary')}")
+            lines.append(f"- {_who(account)}: {plan.get('summary')}")
             lines += [f"    {n}. {step}" for n, step in enumerate(plan.get("steps", []), start=1)]
     return lines
+
+
+def _split(room: int) -> tuple[int, int]:
+    """The widths of the findings' account and detail columns in `room` columns."""
+    account = max(8, min(30, room // 3))
+    return account, max(10, min(70, room - account - 2))
+
+
+def _who(item: Account | LocalMailbox) -> str:
+    """'user / name', each cut to a cell: names come from the audited machine."""
+    return f"{cell(item.user)} / {cell(item.name)}"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 from mailaudit import __version__
+from mailaudit.model import Account, shown_path
+from mailaudit.units import human_bytes
 
 TOOL_NAME = "mailaudit"
 
@@ -17,6 +20,19 @@ def leave_on_server(leave: bool | None, days: int | None) -> str:
     if not leave:
         return "no"
     return f"{days} days" if days is not None else "yes"
+
+
+def local_store(account: Account) -> str:
+    """The account's local store in a cell: its size; a store not on the scanned disk by its
+    path, so that the technician knows where the only copy may be."""
+    store = account.local_store
+    if store is None:
+        return ""
+    if not store.measured:
+        return f"{shown_path(store.path, account.platform)} — not on this disk, not measured"
+    if not store.exists:
+        return "missing"
+    return human_bytes(store.bytes)
 
 
 def json_document(body: dict[str, Any]) -> str:
@@ -40,14 +56,28 @@ MARKDOWN_ESCAPES = {
 }
 
 
+CELL_LIMIT = 80  # characters of one table cell: a 1 MB account name must not pad every row
+
+
+def cell(text: str, limit: int = CELL_LIMIT) -> str:
+    """Text cut to `limit` characters, ending in '…' when cut. Cut before tabulating: a table
+    pads every row to its widest cell, and wrapping a huge one takes quadratic time."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def one_line(text: str) -> str:
     """Text for a terminal line: names come from users, and must not move the cursor or split a
     row, so line breaks become spaces and other control characters visible escapes."""
+    if text.isprintable():  # the common case, at C speed: fleet renders tens of thousands
+        return text
     return "".join(_visible(char) for char in text)
 
 
+_MARKDOWN_TABLE = str.maketrans(MARKDOWN_ESCAPES)
+
+
 def markdown_text(text: str) -> str:
-    return "".join(MARKDOWN_ESCAPES.get(char, char) for char in one_line(text))
+    return one_line(text).translate(_MARKDOWN_TABLE)
 
 
 def _visible(char: str) -> str:
@@ -59,3 +89,40 @@ def _visible(char: str) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+# The names the programs give themselves; the JSON keeps the contract's values.
+PRODUCT_NAMES = {
+    "thunderbird": "Thunderbird",
+    "seamonkey": "SeaMonkey",
+    "outlook": "Outlook",
+    "outlook-mac": "Outlook for Mac",
+    "apple-mail": "Apple Mail",
+    "windows-live-mail": "Windows Live Mail",
+    "windows-mail": "Windows Mail",
+    "outlook-express": "Outlook Express",
+    "evolution": "Evolution",
+    "kmail": "KMail",
+    "claws-mail": "Claws Mail",
+    "sylpheed": "Sylpheed",
+    "postbox": "Postbox",
+    "fetchmail": "fetchmail",
+    "getmail": "getmail",
+    "mutt": "Mutt",
+    "em-client": "eM Client",
+    "mailbird": "Mailbird",
+    "the-bat": "The Bat!",
+}
+
+
+def product_name(client: str) -> str:
+    return PRODUCT_NAMES.get(client, client)
+
+
+def display_width(text: str) -> int:
+    """The columns a terminal gives `text`: East Asian wide and fullwidth characters take two,
+    combining marks none (UAX #11)."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )

@@ -23,13 +23,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mailaudit.errors import UnreadableFile
-from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
-from mailaudit.model import Account, Client, Endpoint, LocalStore, Protocol, Security, Skipped
+from mailaudit.machine import ABSENT, DENIED, IgnoreRule, MachineFiles, UserHome
+from mailaudit.model import (
+    Account,
+    Client,
+    Endpoint,
+    LocalMailbox,
+    LocalStore,
+    Protocol,
+    Security,
+    Skipped,
+)
 from mailaudit.sources.base import Found
 from mailaudit.sources.keyed_archive import NotAnArchive, NotAPlist, parse_plist, unarchive
-from mailaudit.sources.sqlite_snapshot import snapshot
+from mailaudit.sources.sqlite_snapshot import Snapshot, describe, snapshot
 
 SOURCE = Client.APPLE_MAIL.value
 PLIST_LIMIT = 16 * 1024 * 1024
@@ -55,6 +65,11 @@ DATABASE_TYPES = {
     "com.apple.account.Exchange": ("exchange", Protocol.EXCHANGE),
 }
 ON_MY_MAC_TYPE = "com.apple.account.OnMyDevice"
+# Where an Exchange account keeps its server, in the order tried: Mail's own key, then the
+# DataAccess (DA*) keys the Accounts framework writes for Exchange; URLs give their host.
+EXCHANGE_HOST_KEYS = ("Hostname", "DAAccountHost", "ExternalHostname", "InternalHostname")
+EXCHANGE_URL_KEYS = ("DAAccountExternalURL", "ExternalURL", "EWSExternalURL", "InternalURL")
+MAX_DIGITS = 10  # a port or a count; int() of 5,000 digits is refused or slow
 # Internet Accounts parents whose IMAP child is the mail account; they lend it name and user.
 PARENT_NAMES = {
     "com.apple.account.Google": "Google",
@@ -91,21 +106,21 @@ class _Found:
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     """Every Apple Mail account of one user, with On My Mac reported once."""
     mail = user.home / "Library" / "Mail"
-    if not mail.is_dir():
-        return
     try:
-        next(mail.iterdir(), None)
-    except PermissionError:
-        # macOS 10.14+ guards ~/Library/Mail: only a program with Full Disk Access may list it.
-        yield Skipped(
-            SOURCE,
-            files.display(mail),
-            "cannot be listed (permission denied); on a "
-            "Mac, give the terminal Full Disk Access in System Settings > Privacy",
-        )
+        if files.find_folder(mail) is None:
+            return
+        files.children(mail)
+    except UnreadableFile as exc:
+        reason = exc.reason
+        if reason == DENIED:
+            # macOS 10.14+ guards ~/Library/Mail: only a program with Full Disk Access may list
+            # it; on a mounted disk, only root may read another user's 0700 folders.
+            reason = (
+                "cannot be listed (permission denied); run as administrator, and on a "
+                "Mac give the terminal Full Disk Access in System Settings > Privacy"
+            )
+        yield Skipped(SOURCE, files.display(Path(exc.path)), reason)
         return
-    except OSError:
-        pass
     version, notes = _data_folder(files, mail)
     for note in notes:
         yield Skipped(SOURCE, files.display(mail), note)
@@ -124,16 +139,17 @@ def _data_folder(files: MachineFiles, mail: Path) -> tuple[Path | None, list[str
     """The V<n> folder Mail uses now, or None for Mail 2-4 (no V folder at all)."""
     notes: list[str] = []
     persistence = mail / "PersistenceInfo.plist"
-    if persistence.exists():
-        try:
-            info = _load_plist(files, persistence)
-            name = info.get("LastUsedVersionDirectoryName") if isinstance(info, dict) else None
-            if isinstance(name, str) and _VERSION.match(name) and (mail / name).is_dir():
-                return mail / name, notes
-            notes.append(f"PersistenceInfo.plist names no existing data folder ({name!r})")
-        except (UnreadableFile, NotAPlist) as exc:
+    try:
+        info = _load_plist(files, persistence)
+    except (UnreadableFile, NotAPlist) as exc:
+        if not (isinstance(exc, UnreadableFile) and exc.reason == ABSENT):
             notes.append(f"PersistenceInfo.plist {_reason(exc)}; using the newest V folder")
-    versions = [p for p in _children(mail) if _VERSION.match(p.name) and p.is_dir()]
+    else:
+        name = info.get("LastUsedVersionDirectoryName") if isinstance(info, dict) else None
+        if isinstance(name, str) and _VERSION.match(name) and files.is_folder(mail / name):
+            return mail / name, notes
+        notes.append("PersistenceInfo.plist names no existing data folder; using the newest")
+    versions = [p for p in _children(files, mail) if _VERSION.match(p.name) and files.is_folder(p)]
     if not versions:
         return None, notes
     return max(versions, key=lambda p: int(p.name[1:])), notes
@@ -144,33 +160,34 @@ def _data_folder(files: MachineFiles, mail: Path) -> tuple[Path | None, list[str
 
 def _database_era(files: MachineFiles, user: UserHome, version: Path) -> Iterator[Found]:
     accounts_folder = user.home / "Library" / "Accounts"
-    database = next(
-        (
-            accounts_folder / n
-            for n in ("Accounts4.sqlite", "Accounts3.sqlite")
-            if (accounts_folder / n).exists()
-        ),
-        None,
-    )
-    if database is None:
+    for file_name in ("Accounts4.sqlite", "Accounts3.sqlite"):
+        database = accounts_folder / file_name
+        shown = files.display(database)
+        try:
+            with snapshot(files, database) as snap:
+                for note in snap.notes:
+                    yield Skipped(SOURCE, shown, note)
+                rows, properties, problems = _read_accounts_database(snap)
+        except UnreadableFile as exc:
+            if exc.reason == ABSENT:
+                continue
+            yield Skipped(SOURCE, shown, f"{database.name} {exc.reason}")
+            return
+        except sqlite3.DatabaseError as exc:
+            yield Skipped(
+                SOURCE,
+                shown,
+                f"{database.name} is not a readable Accounts database ({describe(exc)})",
+            )
+            return
+        break
+    else:
         yield Skipped(
             SOURCE,
             files.display(accounts_folder),
             f"Mail data {version.name} but no Accounts4.sqlite or Accounts3.sqlite: "
             "its accounts cannot be listed",
         )
-        return
-    shown = files.display(database)
-    try:
-        with snapshot(files, database) as snap:
-            for note in snap.notes:
-                yield Skipped(SOURCE, shown, note)
-            rows, properties, problems = _read_accounts_database(snap.connection)
-    except UnreadableFile as exc:
-        yield Skipped(SOURCE, shown, f"{database.name} {exc.reason}")
-        return
-    except sqlite3.DatabaseError as exc:
-        yield Skipped(SOURCE, shown, f"{database.name} is not a readable Accounts database ({exc})")
         return
     for problem in problems:
         yield Skipped(SOURCE, shown, problem)
@@ -206,47 +223,61 @@ def _database_era(files: MachineFiles, user: UserHome, version: Path) -> Iterato
             settings=settings,
             origin=f"{shown}: ZACCOUNT {row['pk']}",
             profile=version.name,
-            folder=version / identifier,
+            folder=version / identifier if _is_folder_name(identifier) else None,
         )
     yield from _on_my_mac_and_orphans(files, user, version, claimed, local_ids)
 
 
 def _read_accounts_database(
-    connection: sqlite3.Connection,
+    snap: Snapshot,
 ) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]], list[str]]:
-    """Accounts with their type and parent, and each account's decoded properties."""
+    """Accounts with their type and parent, and each account's decoded properties. Every
+    column is type-checked: a BLOB, a number or a NUL where text belongs counts as absent."""
+    snap.require("ZACCOUNT", "ZACCOUNTTYPE", "ZACCOUNTPROPERTY")
     rows = [
         {
             "pk": pk,
-            "type": type_id,
-            "parent": parent,
-            "identifier": identifier,
-            "description": description,
-            "username": username,
+            "type": _column_text(type_id),
+            "parent": parent if isinstance(parent, int) else None,
+            "identifier": _column_text(identifier),
+            "description": _column_text(description),
+            "username": _column_text(username),
         }
-        for pk, type_id, parent, identifier, description, username in connection.execute(
+        for pk, type_id, parent, identifier, description, username in snap.rows(
             """SELECT a.Z_PK, t.ZIDENTIFIER, a.ZPARENTACCOUNT, a.ZIDENTIFIER,
                       a.ZACCOUNTDESCRIPTION, a.ZUSERNAME
                FROM ZACCOUNT a LEFT JOIN ZACCOUNTTYPE t ON t.Z_PK = a.ZACCOUNTTYPE
                ORDER BY a.Z_PK"""
         )
+        if isinstance(pk, int)
     ]
     properties: dict[int, dict[str, Any]] = {}
     problems: list[str] = []
-    for owner, key, blob in connection.execute(
+    for owner, raw_key, blob in snap.rows(
         "SELECT ZOWNER, ZKEY, ZVALUE FROM ZACCOUNTPROPERTY ORDER BY Z_PK"
     ):
-        if not isinstance(key, str) or any(word in key.lower() for word in ("password", "token")):
+        key = _column_text(raw_key)
+        if key is None or any(word in key.lower() for word in ("password", "token")):
             continue
         try:
             value = unarchive(blob) if isinstance(blob, bytes) else blob
-        except NotAnArchive as exc:
-            problems.append(
-                f"property {key!r} of account {owner} is not an archive ({exc}); left out"
-            )
+        except NotAnArchive:
+            problems.append(f"a property of account {owner} is not an archive; left out")
             continue
         properties.setdefault(owner, {})[key] = value
     return rows, properties, problems
+
+
+def _column_text(value: Any) -> str | None:
+    """Text from a column, or None for anything else (a BLOB, a number, a NUL inside)."""
+    if isinstance(value, str) and value.strip() and "\0" not in value:
+        return value.strip()
+    return None
+
+
+def _is_folder_name(name: str) -> bool:
+    """A name that can be one folder: no separator, not '.' or '..', not over NAME_MAX."""
+    return "/" not in name and name not in (".", "..") and len(name.encode()) <= 255
 
 
 def _on_my_mac_and_orphans(
@@ -254,13 +285,17 @@ def _on_my_mac_and_orphans(
 ) -> Iterator[Found]:
     """On My Mac once per user: the OnMyDevice account's folder, else `Mailboxes`. A folder
     no account claims is named with its size (a deleted account's mail), not counted twice."""
-    candidates = [version / identifier for identifier in local_ids] + [version / "Mailboxes"]
-    local = next((folder for folder in candidates if folder.is_dir()), None)
+    candidates = [version / i for i in local_ids if _is_folder_name(i)] + [version / "Mailboxes"]
+    local = next((folder for folder in candidates if files.is_folder(folder)), None)
     taken = claimed | {i.lower() for i in local_ids} | NOT_ACCOUNT_FOLDERS | {"mailboxes"}
-    for folder in _children(version):
-        if folder.name.lower() in taken or not folder.is_dir():
+    for folder in _children(files, version):
+        if folder.name.lower() in taken or not files.is_folder(folder):
             continue
-        size = files.mail_bytes(folder, EVERY_FILE)
+        try:
+            size = files.mail_bytes(folder, EVERY_FILE)
+        except UnreadableFile as exc:
+            yield Skipped(SOURCE, files.display(folder), f"a mail folder that {exc.reason}")
+            continue
         if size:
             yield Skipped(
                 SOURCE,
@@ -277,12 +312,11 @@ def _on_my_mac_and_orphans(
 
 def _plist_era(files: MachineFiles, user: UserHome, plist: Path, data: Path) -> Iterator[Found]:
     shown = files.display(plist)
-    if not plist.exists() and not plist.is_symlink():
-        return
     try:
         content = _load_plist(files, plist)
     except (UnreadableFile, NotAPlist) as exc:
-        yield Skipped(SOURCE, shown, f"{plist.name} {_reason(exc)}")
+        if not (isinstance(exc, UnreadableFile) and exc.reason == ABSENT):
+            yield Skipped(SOURCE, shown, f"{plist.name} {_reason(exc)}")
         return
     entries = content.get("MailAccounts") if isinstance(content, dict) else None
     if not isinstance(entries, list):
@@ -292,7 +326,7 @@ def _plist_era(files: MachineFiles, user: UserHome, plist: Path, data: Path) -> 
         if not isinstance(entry, dict):
             yield Skipped(SOURCE, shown, f"MailAccounts entry {index} is not a dictionary")
             continue
-        kind = str(entry.get("AccountType", ""))
+        kind = _text(entry.get("AccountType")) or ""
         folder = _account_path(files, user, entry, data)
         if kind == "LocalAccount":
             if folder is not None and not local_done:
@@ -301,15 +335,17 @@ def _plist_era(files: MachineFiles, user: UserHome, plist: Path, data: Path) -> 
             continue
         if kind not in PLIST_TYPES:
             if kind != "SMTPAccount":
-                yield Skipped(SOURCE, shown, f"account type {kind!r} is not one mailaudit knows")
+                yield Skipped(
+                    SOURCE, shown, f"MailAccounts entry {index} has a type mailaudit does not know"
+                )
             continue
         declared, protocol = PLIST_TYPES[kind]
-        identifier = str(entry.get("uniqueId") or f"MailAccounts[{index}]")
+        identifier = _text(entry.get("uniqueId")) or f"MailAccounts[{index}]"
         yield _account(
             files,
             user,
             key=identifier,
-            name=str(entry.get("AccountName") or entry.get("Username") or identifier),
+            name=_text(entry.get("AccountName")) or _text(entry.get("Username")) or identifier,
             declared=declared,
             protocol=protocol,
             username=_text(entry.get("Username")),
@@ -334,7 +370,7 @@ def _account_path(
             return None
     host, username = _text(entry.get("Hostname")), _text(entry.get("Username"))
     prefix = {"POPAccount": "POP", "IMAPAccount": "IMAP", "EWSAccount": "EWS"}.get(
-        str(entry.get("AccountType"))
+        _text(entry.get("AccountType")) or ""
     )
     if prefix and host and username:
         return data / f"{prefix}-{username}@{host}"
@@ -388,12 +424,14 @@ def _endpoint(
     settings: dict[str, Any], protocol: Protocol, declared: str, username: str | None
 ) -> Endpoint:
     host = _text(settings.get("Hostname"))
+    if protocol is Protocol.EXCHANGE:
+        host = _exchange_host(settings)
     port = _int(settings.get("PortNumber"))
     ssl = _bool(settings.get("SSLEnabled"))
     direct = _bool(settings.get("SSLIsDirect"))
     layer = _int(settings.get("SecurityLayerType"))
     raw = ", ".join(
-        f"{name}={settings[name]!r}"
+        f"{name}={_shown(settings[name])}"
         for name in ("SSLEnabled", "SSLIsDirect", "SecurityLayerType")
         if name in settings
     )
@@ -429,11 +467,29 @@ def _endpoint(
     )
 
 
+def _exchange_host(settings: dict[str, Any]) -> str | None:
+    """The Exchange server: a host key, else the host of an EWS URL."""
+    for key in EXCHANGE_HOST_KEYS:
+        host = _text(settings.get(key))
+        if host:
+            return host
+    for key in EXCHANGE_URL_KEYS:
+        url = _text(settings.get(key))
+        if url:
+            try:
+                host = urlsplit(url if "//" in url else f"//{url}").hostname
+            except ValueError:  # an unclosed IPv6 bracket
+                continue
+            if host:
+                return host
+    return None
+
+
 def _addresses(settings: dict[str, Any], username: str | None) -> tuple[str, ...]:
     found: list[str] = []
     listed = settings.get("EmailAddresses")
     if isinstance(listed, list):
-        found += [a for a in listed if isinstance(a, str)]
+        found += [a for a in listed if _text(a)]
     aliases = settings.get("EmailAliases")
     if isinstance(aliases, list):  # [{EmailAddresses: [{EmailAddress, IsDefault}], IsPrimary}]
         for alias in aliases:
@@ -463,7 +519,7 @@ def _pop_deletion(settings: dict[str, Any]) -> tuple[bool | None, int | None, st
         )
     )
     raw = ", ".join(
-        f"{k}={settings[k]!r}"
+        f"{k}={_shown(settings[k])}"
         for k in (
             "DeletionPolicy",
             "MessageDeletionPolicy",
@@ -484,30 +540,29 @@ def _pop_deletion(settings: dict[str, Any]) -> tuple[bool | None, int | None, st
     return True, days, f"keep a copy on the server, remove it after {days} days ({raw})"
 
 
-def _on_my_mac(files: MachineFiles, user: UserHome, folder: Path, profile: str) -> Account:
-    return Account(
+def _on_my_mac(files: MachineFiles, user: UserHome, folder: Path, profile: str) -> LocalMailbox:
+    return LocalMailbox(
         client=Client.APPLE_MAIL,
         user=user.name,
         profile=profile,
-        key="On My Mac",
         name="On My Mac",
-        email=None,
-        protocol=Protocol.OTHER,
-        declared_type="local",
-        incoming=Endpoint(host=None, port=None, security=Security.UNKNOWN),
+        store=_measure(files, folder, "mailboxes kept only on this Mac"),
         origin=files.display(folder),
-        local_store=_measure(files, folder, "mailboxes kept only on this Mac"),
     )
 
 
 def _measure(files: MachineFiles, folder: Path, note: str | None) -> LocalStore:
     shown = files.display(folder)
     try:
-        real = files.check_inside(folder)
+        size = files.measure_mail(folder, EVERY_FILE)
     except UnreadableFile as exc:
         reason = f"mail folder {exc.reason}"
-        return LocalStore(shown, 0, exists=False, note=f"{note}; {reason}" if note else reason)
-    return LocalStore(shown, files.mail_bytes(real, EVERY_FILE), note=note)
+        text = f"{note}; {reason}" if note else reason
+        if exc.reason == ABSENT:
+            return LocalStore(shown, 0, exists=False, note=text)
+        return LocalStore(shown, 0, note=text, measured=False)  # there, but never "0 B"
+    notes = "; ".join(n for n in (note, size.note) if n) or None
+    return LocalStore(shown, size.bytes, note=notes)
 
 
 def _load_plist(files: MachineFiles, path: Path) -> Any:
@@ -518,15 +573,29 @@ def _reason(exc: Exception) -> str:
     return exc.reason if isinstance(exc, UnreadableFile) else str(exc)
 
 
-def _children(folder: Path) -> list[Path]:
+def _children(files: MachineFiles, folder: Path) -> list[Path]:
     try:
-        return sorted(folder.iterdir())
-    except OSError:
+        return files.children(folder)
+    except UnreadableFile:
         return []
 
 
 def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    """Text from a plist or a column; anything else (a number, a nested dictionary, a NUL
+    inside) is absent."""
+    if isinstance(value, str) and value.strip() and "\0" not in value:
+        return value.strip()
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A setting's raw value for the report: scalars only (repr of a plist nested 5,000 deep
+    would recurse without end), cut short."""
+    if isinstance(value, (bool, int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value[:40])
+    return f"<{type(value).__name__}>"
 
 
 def _int(value: Any) -> int | None:
@@ -534,9 +603,11 @@ def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+        return value if abs(value) < 2**31 else None
+    if isinstance(value, str):
+        digits = value.strip()
+        if re.fullmatch(rf"-?[0-9]{{1,{MAX_DIGITS}}}", digits):
+            return int(digits)
     return None
 
 

@@ -10,7 +10,9 @@ unknown objects come back as plain dictionaries of their fields.
 from __future__ import annotations
 
 import plistlib
+import struct
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 MAX_BLOB = 1024 * 1024  # property values are small; a larger blob is not one
 MAX_DEPTH = 32
@@ -27,6 +29,8 @@ class NotAnArchive(ValueError):
 # What plistlib raises on damaged input, binary or XML.
 PLIST_ERRORS = (
     plistlib.InvalidFileException,
+    ExpatError,  # an XML plist that is not well-formed
+    struct.error,  # a binary plist whose offsets or sizes lie
     ValueError,
     TypeError,
     KeyError,

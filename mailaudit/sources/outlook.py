@@ -16,13 +16,23 @@ are REG_BINARY UTF-16LE with a NUL, or REG_SZ when a PRF file or a tool wrote th
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
 from mailaudit.errors import UnreadableFile, UsageError
-from mailaudit.machine import MachineFiles, UserHome
-from mailaudit.model import Account, Client, Endpoint, LocalStore, Protocol, Security, Skipped
+from mailaudit.machine import ABSENT, MachineFiles, UserHome
+from mailaudit.model import (
+    Account,
+    Client,
+    Endpoint,
+    LocalMailbox,
+    LocalStore,
+    Protocol,
+    Security,
+    Skipped,
+)
 from mailaudit.sources.base import Found
 from mailaudit.sources.reg_export import NotARegExport, parse_reg_export
 from mailaudit.sources.registry import RegistryError, RegistryKey, RegValue, open_hive
@@ -43,6 +53,8 @@ CLSID_IMAP = "{ED475412-B0D6-11D2-8C3B-00104B2A6676}"
 CLSID_MAPI = "{ED475414-B0D6-11D2-8C3B-00104B2A6676}"  # Exchange, a PST data file, an address book
 CLSID_HOTMAIL = "{4DB5CBF0-3B77-4852-BC8E-BB81908861F3}"
 CLSID_LDAP = "{4DB5CBF2-3B77-4852-BC8E-BB81908861F3}"
+
+PST_SERVICES = {"MSUPST MS", "MSPST MS"}  # Unicode and ANSI PST data files
 
 # Metasploit's outlook.rb and Microsoft's PRF defaults: an absent port is the plain port.
 DEFAULT_PORTS = {"POP3": 110, "IMAP": 143}
@@ -79,7 +91,7 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
             where = _Where(files, user.name, "registry", user.home, measure_files=True)
             yield from read_registry(live[user.name], where)
             return
-    hive_path = _find_ntuser(user.home)
+    hive_path = _find_ntuser(files, user.home)
     if hive_path is None:
         return
     shown = files.display(hive_path)
@@ -120,15 +132,19 @@ def scan_reg_file(files: MachineFiles, path: Path) -> Iterator[Found]:
         yield from read_registry(root, where)
 
 
-def _find_ntuser(home: Path) -> Path | None:
-    for name in ("NTUSER.DAT", "ntuser.dat", "NTUser.dat"):
-        if (home / name).is_file():
-            return home / name
-    return None
+def _find_ntuser(files: MachineFiles, home: Path) -> Path | None:
+    """The user's hive, whatever its case and whatever it is: a FIFO, a link or a folder of
+    that name is returned too, so that reading it fails with a reason instead of in silence."""
+    try:
+        entries = files.children(home)
+    except UnreadableFile:
+        return None
+    return next((path for path in entries if path.name.lower() == "ntuser.dat"), None)
 
 
 def read_registry(root: RegistryKey, where: _Where) -> Iterator[Found]:
-    """Every account of every Outlook profile under one user's registry root."""
+    """Every account of every Outlook profile under one user's registry root, and each PST
+    data file of a profile that no account delivers into."""
     try:
         eras = _profile_roots(root)
     except RegistryError as exc:
@@ -147,8 +163,11 @@ def read_registry(root: RegistryKey, where: _Where) -> Iterator[Found]:
             except RegistryError as exc:
                 yield Skipped(SOURCE, where.origin, str(exc))
                 continue
+            found: list[Found] = []
             for key in account_keys:
-                yield from _account(key, profile, era, where)
+                found.extend(_account(key, profile, era, where))
+            found.extend(_unattached_data_files(account_keys, profile, era, where, found))
+            yield from found
 
 
 def _sorted(keys: list[RegistryKey]) -> list[RegistryKey]:
@@ -350,6 +369,71 @@ def _leave_on_server(values: _Values) -> tuple[bool, int | None, str]:
     return leave, days, f"{', '.join(words)} (Leave on Server=0x{setting:08x})"
 
 
+def _unattached_data_files(
+    keys: list[RegistryKey], profile: RegistryKey, era: str, where: _Where, found: list[Found]
+) -> Iterator[LocalMailbox]:
+    """PST data files (MSUPST MS, MSPST MS) of the profile that no account delivers into: an
+    archive, or the mail of an account removed long ago. A data file is attached when its path
+    is an account's store, or (its path unrecorded) its name is an account's name or address,
+    which is how Outlook names the data file it creates for an account."""
+    accounts = [a for a in found if isinstance(a, Account)]
+    stores = {a.local_store.path.lower() for a in accounts if a.local_store is not None}
+    names = {n.lower() for a in accounts for n in (a.name, a.email) if n}
+    for key in keys:
+        try:
+            reader = _Values(key.values(), [])
+        except RegistryError:
+            continue  # reported with the accounts
+        if (reader.text("service name") or "").upper() not in PST_SERVICES:
+            continue
+        name = reader.text("account name") or key.name
+        written = _pst_path(reader, profile)
+        if written is None:
+            store = LocalStore(
+                "",
+                0,
+                exists=False,
+                note="the Outlook profile does not record where",
+                measured=False,
+            )
+        else:
+            store = _store_at(written, where)
+        if store.path.lower() in stores or name.lower() in names:
+            continue
+        yield LocalMailbox(
+            client=Client.OUTLOOK,
+            user=where.user,
+            profile=f"{profile.name} ({era})",
+            name=name,
+            store=store,
+            origin=f"{where.origin}: {key.path}",
+        )
+
+
+def _pst_path(values: _Values, profile: RegistryKey) -> str | None:
+    """A data file's path: its service section's PR_PST_PATH (001f6700), else that of the
+    provider sections the service lists in PR_STORE_PROVIDERS (01023d00), RegRipper's route."""
+    uid = values.binary("service uid")
+    if uid is None or len(uid) != 16:
+        return None
+    try:
+        section = profile.subkey(uid.hex())
+        if section is None:
+            return None
+        own = _Values(section.values(), [])
+        path = own.text("001f6700") or own.text("001e6700")
+        providers = own.binary("01023d00") or b""
+        for start in range(0, min(len(providers), 16 * 16), 16):
+            if path:
+                break
+            provider = profile.subkey(providers[start : start + 16].hex())
+            if provider is not None:
+                path = _Values(provider.values(), []).text("001f6700")
+    except RegistryError:
+        return None
+    return path
+
+
 def _data_file(
     values: _Values, profile: RegistryKey, kind: str, where: _Where
 ) -> LocalStore | None:
@@ -363,6 +447,11 @@ def _data_file(
         written = _section_text(values, profile, "001f6610")  # PR_PROFILE_OFFLINE_STORE_PATH
     if written is None:
         return None
+    return _store_at(written, where)
+
+
+def _store_at(written: str, where: _Where) -> LocalStore:
+    """A PST or OST as the client wrote its path, measured on this machine when it is here."""
     if not where.measure_files:
         return LocalStore(written, 0, exists=False, note="on the exported machine", measured=False)
     files = where.files
@@ -372,14 +461,19 @@ def _data_file(
         return LocalStore(written, 0, exists=False, note=f"data file {exc.reason}", measured=False)
     shown = files.display(path)
     try:
-        real = files.check_inside(path)
-        size = real.stat().st_size
+        info = files.check_inside(path).stat()
     except UnreadableFile as exc:
-        return LocalStore(shown, 0, exists=False, note=f"data file {exc.reason}")
+        if exc.reason == ABSENT:
+            return LocalStore(shown, 0, exists=False, note=f"data file {exc.reason}")
+        return LocalStore(shown, 0, note=f"data file {exc.reason}", measured=False)
     except OSError as exc:
-        return LocalStore(shown, 0, exists=False, note=f"data file cannot be read ({exc.strerror})")
+        return LocalStore(
+            shown, 0, note=f"data file cannot be read ({exc.strerror})", measured=False
+        )
+    if not stat.S_ISREG(info.st_mode):
+        return LocalStore(shown, 0, note="data file is not a regular file", measured=False)
     return LocalStore(
-        shown, size, note=f"{PureWindowsPath(written).suffix.lstrip('.').upper()} file"
+        shown, info.st_size, note=f"{PureWindowsPath(written).suffix.lstrip('.').upper()} file"
     )
 
 

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mailaudit.errors import UnreadableFile
-from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
+from mailaudit.machine import ABSENT, IgnoreRule, MachineFiles, UserHome
 from mailaudit.model import Account, Client, Endpoint, LocalStore, Protocol, Security, Skipped
 from mailaudit.sources.base import Found
-from mailaudit.sources.sqlite_snapshot import snapshot
+from mailaudit.sources.sqlite_snapshot import describe, snapshot
 
 SOURCE = Client.OUTLOOK_MAC.value
 PROFILES = "Library/Group Containers/UBF8T346G9.Office/Outlook/Outlook 15 Profiles"
@@ -25,7 +25,6 @@ UNKNOWN_SERVER = "not stored in Outlook.sqlite: see Outlook > Settings > Account
 # Account_ServerType is a FourCC: 0x494D4150 is "IMAP" in the fixtures seen; "POP3" is inferred.
 FOURCC = {"IMAP": ("imap", Protocol.IMAP), "POP3": ("pop3", Protocol.POP3)}
 
-TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
 MAIL_ACCOUNTS = (
     "SELECT Record_RecordID, Account_Name, Account_EmailAddress, Account_ServerType "
     "FROM AccountsMail"
@@ -37,10 +36,12 @@ EXCHANGE_ACCOUNTS = (
 
 def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     profiles = user.home.joinpath(*PROFILES.split("/"))
-    if not profiles.is_dir():
+    if files.find_folder(profiles) is None:
         return
-    for database in sorted(profiles.glob("*/Data/Outlook.sqlite")):
-        yield from _profile(files, user, database)
+    for profile in files.children(profiles):
+        database = profile / "Data" / "Outlook.sqlite"
+        if files.is_folder(profile) and files.is_folder(database.parent):
+            yield from _profile(files, user, database)
 
 
 def _profile(files: MachineFiles, user: UserHome, database: Path) -> Iterator[Found]:
@@ -50,17 +51,17 @@ def _profile(files: MachineFiles, user: UserHome, database: Path) -> Iterator[Fo
         with snapshot(files, database) as snap:
             for note in snap.notes:
                 yield Skipped(SOURCE, shown, note)
-            connection = snap.connection
-            tables = {row[0] for row in connection.execute(TABLES)}
-            mail = list(connection.execute(MAIL_ACCOUNTS)) if "AccountsMail" in tables else []
-            exchange = (
-                list(connection.execute(EXCHANGE_ACCOUNTS)) if "AccountsExchange" in tables else []
-            )
+            tables = snap.tables()  # real tables only: a view of the same name is not read
+            mail = snap.rows(MAIL_ACCOUNTS) if "AccountsMail" in tables else []
+            exchange = snap.rows(EXCHANGE_ACCOUNTS) if "AccountsExchange" in tables else []
     except UnreadableFile as exc:
-        yield Skipped(SOURCE, shown, f"Outlook.sqlite {exc.reason}")
+        if exc.reason != ABSENT:
+            yield Skipped(SOURCE, shown, f"Outlook.sqlite {exc.reason}")
         return
     except sqlite3.DatabaseError as exc:
-        yield Skipped(SOURCE, shown, f"Outlook.sqlite is not a readable Outlook database ({exc})")
+        yield Skipped(
+            SOURCE, shown, f"Outlook.sqlite is not a readable Outlook database ({describe(exc)})"
+        )
         return
     if not {"AccountsMail", "AccountsExchange"} & tables:
         yield Skipped(SOURCE, shown, "Outlook.sqlite has no account tables this version knows")
@@ -105,13 +106,13 @@ def _account(
     origin: str,
     store: LocalStore,
 ) -> Account:
-    email = address if isinstance(address, str) and address else None
+    email = address if isinstance(address, str) and address and "\0" not in address else None
     return Account(
         client=Client.OUTLOOK_MAC,
         user=user.name,
         profile=profile,
         key=key,
-        name=name if isinstance(name, str) and name else (email or key),
+        name=name if isinstance(name, str) and name and "\0" not in name else (email or key),
         email=email,
         protocol=protocol,
         declared_type=declared,
@@ -127,12 +128,12 @@ def _account(
 def _profile_store(files: MachineFiles, data: Path) -> LocalStore:
     """The profile's Data folder: every account of the profile keeps its mail there."""
     shown = files.display(data)
+    note = "shared by every account of this Outlook profile"
     try:
-        real = files.check_inside(data)
+        size = files.measure_mail(data, IgnoreRule(suffixes=(), names=frozenset()))
     except UnreadableFile as exc:
-        return LocalStore(shown, 0, exists=False, note=f"profile folder {exc.reason}")
-    size = files.mail_bytes(real, IgnoreRule(suffixes=(), names=frozenset()))
-    return LocalStore(shown, size, note="shared by every account of this Outlook profile")
+        return LocalStore(shown, 0, note=f"{note}; profile folder {exc.reason}", measured=False)
+    return LocalStore(shown, size.bytes, note="; ".join(n for n in (note, size.note) if n))
 
 
 def _fourcc(value: object) -> str:

@@ -14,6 +14,9 @@ The format (Microsoft KB 310516; hivex's Win::Hivex::Regedit parser):
 
 A line ending in a backslash continues on the next one (regedit wraps hex data at ~80 columns).
 A line that cannot be read becomes a `RegExportProblem`; the rest of the file is still read.
+Problems never quote the line: it may hold a password in an odd notation. Time and memory are
+linear in the file: keys deeper than Windows allows and values larger than any account's are
+refused before they are built.
 """
 
 from __future__ import annotations
@@ -27,8 +30,12 @@ HEADERS = ("Windows Registry Editor Version 5.00", "REGEDIT4")
 TYPE_NAMES = {0: "REG_NONE", 1: "REG_SZ", 2: "REG_EXPAND_SZ", 3: "REG_BINARY", 4: "REG_DWORD",
               7: "REG_MULTI_SZ", 11: "REG_QWORD"}  # fmt: skip
 
-_VALUE = re.compile(r'^(?:@|"((?:[^"\\]|\\.)*)")\s*=\s*(.*)$', re.S)
-_HEX = re.compile(r"^hex(?:\(([0-9a-fA-F]+)\))?:(.*)$", re.S)
+_HEX = re.compile(r"hex(?:\(([0-9a-fA-F]{1,8})\))?:", re.I)
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]{1,2}")
+_DWORD = re.compile(r"[0-9a-fA-F]{1,8}")
+
+MAX_DEPTH = 512  # Windows allows 512 levels of keys
+MAX_VALUE_BYTES = 1024 * 1024  # account values are small; a larger one is left out
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,10 @@ def parse_reg_export(data: bytes) -> RegExport:
                 current = None
                 continue
             path = line[1:-1]
-            if path.startswith("-"):
+            if path.count("\\") >= MAX_DEPTH:
+                problems.append(RegExportProblem(number, f"a key over {MAX_DEPTH} levels deep"))
+                current = None
+            elif path.startswith("-"):
                 _delete_key(roots, path[1:])
                 current = None
             else:
@@ -128,18 +138,20 @@ def _decode(data: bytes) -> str:
 def _logical_lines(lines: list[str], first_number: int) -> list[tuple[int, str]]:
     """Join continuation lines (a trailing backslash) and strip them."""
     joined: list[tuple[int, str]] = []
-    buffer, start = "", first_number
+    pieces: list[str] = []  # joined once: += on a long value would copy it for every line
+    start = first_number
     for offset, raw in enumerate(lines):
         line = raw.strip()
-        if not buffer:
+        if not pieces:
             start = first_number + offset
         if line.endswith("\\") and not line.startswith("["):
-            buffer += line[:-1]
+            pieces.append(line[:-1])
             continue
-        joined.append((start, buffer + line))
-        buffer = ""
-    if buffer:
-        joined.append((start, buffer))
+        pieces.append(line)
+        joined.append((start, "".join(pieces)))
+        pieces = []
+    if pieces:
+        joined.append((start, "".join(pieces)))
     return joined
 
 
@@ -149,9 +161,10 @@ def _key(roots: dict[str, RegExportKey], path: str) -> RegExportKey:
     root = roots.setdefault(top.lower(), RegExportKey(name=top, path=top))
     key = root
     for part in parts[top.count("\\") + 1 :]:
-        key = key.children.setdefault(
-            part.lower(), RegExportKey(name=part, path=f"{key.path}\\{part}")
-        )
+        child = key.children.get(part.lower())
+        if child is None:  # the path string is built once per key, not once per line
+            child = key.children[part.lower()] = RegExportKey(part, f"{key.path}\\{part}")
+        key = child
     return key
 
 
@@ -179,36 +192,62 @@ def _delete_key(roots: dict[str, RegExportKey], path: str) -> None:
 
 
 def _parse_value(line: str) -> tuple[str, RegValue | None]:
-    match = _VALUE.match(line)
-    if not match:
-        raise ValueError(f"not a value line: {line[:40]!r}")
-    name = _unescape(match.group(1)) if match.group(1) is not None else ""
-    data = match.group(2).strip()
+    """One `name=data` line. Raises ValueError with a message that does not quote the line."""
+    name, data = _split_value_line(line)
     if data == "-":
         return name, None
     if data.startswith('"'):
         if len(data) < 2 or not data.endswith('"'):
-            raise ValueError(f"value {name!r}: a string without its closing quote")
+            raise ValueError("a string value without its closing quote")
+        if len(data) > MAX_VALUE_BYTES:
+            raise ValueError("a value over 1 MB")
         return name, RegValue(name, "REG_SZ", _unescape(data[1:-1]))
-    if data.lower().startswith("dword:"):
-        digits = data[6:]
-        if not re.fullmatch(r"[0-9a-fA-F]{1,8}", digits):
-            raise ValueError(f"value {name!r}: bad dword {digits[:20]!r}")
-        return name, RegValue(name, "REG_DWORD", int(digits, 16))
+    if data[:6].lower() == "dword:":
+        if not _DWORD.fullmatch(data, 6):
+            raise ValueError("a dword value that is not 1 to 8 hex digits")
+        return name, RegValue(name, "REG_DWORD", int(data[6:], 16))
     hexed = _HEX.match(data)
     if hexed:
         kind = int(hexed.group(1), 16) if hexed.group(1) else 3
-        raw = _hex_bytes(name, hexed.group(2))
+        raw = _hex_bytes(data[hexed.end() :])
         return name, RegValue(name, TYPE_NAMES.get(kind, f"REG_TYPE_{kind}"), _typed(kind, raw))
-    raise ValueError(f"value {name!r}: unknown data {data[:30]!r}")
+    raise ValueError("a value of a notation regedit does not write")
 
 
-def _hex_bytes(name: str, listed: str) -> bytes:
-    items = [item.strip() for item in listed.split(",") if item.strip()]
-    bad = next((item for item in items if not re.fullmatch(r"[0-9a-fA-F]{1,2}", item)), None)
-    if bad is not None:
-        raise ValueError(f"value {name!r}: bad hex byte {bad[:10]!r}")
-    return bytes(int(item, 16) for item in items)
+def _split_value_line(line: str) -> tuple[str, str]:
+    """(name, data) of `"name"=data` or `@=data`, scanning the quoted name once."""
+    if line.startswith("@"):
+        name, rest = "", line[1:]
+    elif line.startswith('"'):
+        end = 1
+        while True:
+            quote = line.find('"', end)
+            if quote < 0:
+                raise ValueError("a value name without its closing quote")
+            backslashes = len(line[end:quote]) - len(line[end:quote].rstrip("\\"))
+            if backslashes % 2 == 0:
+                break
+            end = quote + 1
+        name, rest = _unescape(line[1:quote]), line[quote + 1 :]
+    else:
+        raise ValueError("not a key, a value or a comment")
+    rest = rest.lstrip()
+    if not rest.startswith("="):
+        raise ValueError("a value name without '='")
+    return name, rest[1:].strip()
+
+
+def _hex_bytes(listed: str) -> bytes:
+    """Comma-separated hex bytes, checked before they are built: a 33 MB value is refused from
+    its length alone, and a well-formed one is converted by bytes.fromhex, not item by item."""
+    if len(listed) > 3 * MAX_VALUE_BYTES:
+        raise ValueError("a value over 1 MB")
+    items = listed.replace(" ", "").replace("\t", "").split(",")
+    if items and items[-1] == "":
+        items.pop()  # a trailing comma
+    if not all(_HEX_DIGITS.fullmatch(item) for item in items):
+        raise ValueError("a hex value with a byte that is not 1 or 2 hex digits")
+    return bytes.fromhex("".join(item.zfill(2) for item in items))
 
 
 def _typed(kind: int, raw: bytes) -> RegData:
@@ -224,4 +263,4 @@ def _typed(kind: int, raw: bytes) -> RegData:
 
 
 def _unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
+    return re.sub(r"\\(.)", r"\1", text, flags=re.S)

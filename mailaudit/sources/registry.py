@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,7 +26,13 @@ from regipy.registry import NKRecord, RegistryHive
 from mailaudit.errors import MailauditError, UnreadableFile
 from mailaudit.machine import MachineFiles
 
-HIVE_LIMIT = 1024 * 1024 * 1024  # NTUSER.DAT is read into memory whole; real ones are far smaller
+# regipy holds a hive in memory whole. Real NTUSER.DAT files are a few MB, rarely over 100 MB.
+HIVE_LIMIT = 256 * 1024 * 1024
+# A damaged or hostile hive can list far more than any real key has: an `ri` index fanning out
+# 65535 x 65535, one large value listed 200,000 times. Real Outlook keys have dozens.
+MAX_SUBKEYS = 20_000
+MAX_VALUES = 2_000
+MAX_VALUE_BYTES = 16 * 1024 * 1024  # all values of one key together
 
 RegData = str | int | bytes | list[str] | None
 
@@ -93,10 +100,9 @@ def open_hive(files: MachineFiles, path: Path) -> OpenedHive:
     regipy reads from a path; it gets a private copy made through MachineFiles, so that the
     client's file is read once, bounded, and without changing its access time.
     """
-    data = files.read_bytes(path, HIVE_LIMIT)
     with tempfile.TemporaryDirectory(prefix="mailaudit-hive-") as private:
-        copy = Path(private) / path.name
-        copy.write_bytes(data)
+        copy = Path(private) / "hive"
+        files.copy_file(path, copy, HIVE_LIMIT)  # streamed: the hive is in memory once, in regipy
         try:
             hive = RegistryHive(str(copy))
         except _HIVE_DAMAGE as exc:
@@ -113,12 +119,13 @@ def _replay_logs(files: MachineFiles, original: Path, copy: Path, hive: Any) -> 
     logs = []
     for suffix in (".LOG1", ".LOG2"):
         for name in (original.name + suffix, original.name + suffix.lower()):
+            log = copy.with_name(copy.name + suffix)
             try:
-                data = files.read_bytes(original.with_name(name), HIVE_LIMIT)
+                files.copy_file(original.with_name(name), log, HIVE_LIMIT)
             except UnreadableFile:
+                log.unlink(missing_ok=True)
                 continue
-            logs.append(copy.with_name(copy.name + suffix))
-            logs[-1].write_bytes(data)
+            logs.append(log)
             break
     if not logs:
         return hive, (
@@ -153,28 +160,43 @@ class _HiveKey:
         return self._path
 
     def subkey(self, relative: str) -> RegistryKey | None:
-        key: RegistryKey | None = self
+        key: _HiveKey | None = self
         for part in relative.strip("\\").split("\\"):
             if key is None:
                 return None
-            key = next((k for k in key.subkeys() if k.name.lower() == part.lower()), None)
+            key = next((k for k in key._iter_subkeys() if k.name.lower() == part.lower()), None)
         return key
 
     def subkeys(self) -> list[RegistryKey]:
+        return list(self._iter_subkeys())
+
+    def _iter_subkeys(self) -> Iterator[_HiveKey]:
+        """The subkeys one by one, at most MAX_SUBKEYS: a search stops at the one it wants."""
         try:
-            records = list(self._record.iter_subkeys() or [])
+            records = self._record.iter_subkeys() or iter(())
+            for count, record in enumerate(records):
+                if count >= MAX_SUBKEYS:
+                    raise RegistryError(f"{self._path} lists over {MAX_SUBKEYS} subkeys")
+                if isinstance(record, NKRecord):
+                    yield _HiveKey(record, f"{self._path}\\{_key_name(record)}")
         except _HIVE_DAMAGE as exc:
             raise RegistryError(f"damaged subkey list at {self._path} ({_describe(exc)})") from None
-        return [
-            _HiveKey(r, f"{self._path}\\{_key_name(r)}") for r in records if isinstance(r, NKRecord)
-        ]
 
     def values(self) -> dict[str, RegValue]:
+        found: dict[str, RegValue] = {}
+        total = 0
         try:
-            found = self._record.get_values(trim_values=False)
+            for count, value in enumerate(self._record.iter_values(trim_values=False)):
+                total += len(value.value) if isinstance(value.value, (bytes, str)) else 8
+                if count >= MAX_VALUES or total > MAX_VALUE_BYTES:
+                    raise RegistryError(
+                        f"{self._path} holds over {MAX_VALUES} values or "
+                        f"{MAX_VALUE_BYTES // 1024 // 1024} MB of them"
+                    )
+                found[value.name.lower()] = RegValue(value.name, str(value.value_type), value.value)
         except _HIVE_DAMAGE as exc:
             raise RegistryError(f"damaged values at {self._path} ({_describe(exc)})") from None
-        return {v.name.lower(): RegValue(v.name, str(v.value_type), v.value) for v in found}
+        return found
 
 
 def _key_name(record: Any) -> str:
@@ -186,5 +208,5 @@ def _key_name(record: Any) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__
+    """The kind of damage, by the parser's exception type: its message may quote hive bytes."""
+    return type(exc).__name__

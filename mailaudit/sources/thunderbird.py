@@ -12,14 +12,25 @@ The rules that matter most, with where Thunderbird implements them:
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from mailaudit.errors import UnreadableFile
-from mailaudit.machine import IgnoreRule, MachineFiles, UserHome
-from mailaudit.model import Account, Client, Endpoint, LocalStore, Protocol, Security, Skipped
+from mailaudit.machine import ABSENT, IgnoreRule, MachineFiles, UserHome
+from mailaudit.model import (
+    Account,
+    Client,
+    Endpoint,
+    LocalMailbox,
+    LocalStore,
+    Protocol,
+    Security,
+    Skipped,
+)
 from mailaudit.sources.base import Found
 from mailaudit.sources.prefs_js import PrefsFile, PrefValue, parse_prefs
 
@@ -44,6 +55,11 @@ PROFILE_ROOTS: tuple[tuple[str, Client], ...] = (
         "AppData/Local/Packages/Mozilla.Thunderbird*/LocalCache/Roaming/Thunderbird",
         Client.THUNDERBIRD,
     ),
+    # Postbox, a Thunderbird fork (discontinued 2024): the same profiles.ini and prefs.js.
+    ("AppData/Roaming/Postbox", Client.POSTBOX),
+    ("AppData/Roaming/PostboxApp", Client.POSTBOX),
+    ("Library/Application Support/Postbox", Client.POSTBOX),
+    ("Library/Application Support/PostboxApp", Client.POSTBOX),
 )
 
 PREFS_LIMIT = 32 * 1024 * 1024  # real prefs.js files are well under 1 MB
@@ -60,6 +76,11 @@ SERVER_DEFAULTS: dict[str, PrefValue] = {
     "num_days_to_leave_on_server": 7,
     "deferred_to_account": "",
     "hidden": False,
+}
+# Where a fork's own defaults differ: Postbox leaves POP3 mail on the server unless told not to
+# (Postbox support, "Leave Messages on Server (POP Accounts)").
+CLIENT_SERVER_DEFAULTS: dict[Client, dict[str, PrefValue]] = {
+    Client.POSTBOX: {"leave_on_server": True},
 }
 
 # (plain, implicit TLS) ports: nsImapService.cpp, Pop3ProtocolInfo.sys.mjs, NNTP.
@@ -112,6 +133,9 @@ NOT_MAIL = IgnoreRule(
     names=frozenset({"msgfilterrules.dat", "popstate.dat", "rules.dat", "sort.dat"}),
 )
 
+# [Profile0] ... [Profile9999]: ASCII digits only (str.isdigit also takes '²'), and few of them.
+_PROFILE_SECTION = re.compile(r"Profile([0-9]{1,6})")
+
 # Secrets never enter the model: prefs with these words in their last part are dropped on read.
 SECRET_WORDS = ("password", "token", "secret", "passwd")
 
@@ -135,12 +159,16 @@ class _Profile:
     prefs: dict[str, PrefValue]
     origin: str
     store_cache: dict[Path, LocalStore] = field(default_factory=dict)
+    delivered_into: frozenset[str] = frozenset()  # servers a POP3 account's Global Inbox uses
 
     def server(self, key: str, name: str) -> PrefValue | None:
         """A server pref as Thunderbird sees it: its own value, else mail.server.default.*."""
         value = self.prefs.get(f"mail.server.{key}.{name}")
         if value is None:
-            value = self.prefs.get(f"mail.server.default.{name}", SERVER_DEFAULTS.get(name))
+            default = CLIENT_SERVER_DEFAULTS.get(self.client, {}).get(name)
+            if default is None:
+                default = SERVER_DEFAULTS.get(name)
+            value = self.prefs.get(f"mail.server.default.{name}", default)
         return value
 
 
@@ -148,15 +176,37 @@ def scan_user(files: MachineFiles, user: UserHome) -> Iterator[Found]:
     """Every Thunderbird-family account in every profile of one user."""
     seen: set[Path] = set()
     for relative, client in PROFILE_ROOTS:
-        for root in _expand(user.home, relative):
+        try:
+            roots = _expand(files, user.home, relative)
+        except UnreadableFile as exc:
+            yield Skipped(client.value, files.display(Path(exc.path)), exc.reason)
+            continue
+        for root in roots:
             yield from _scan_profile_root(files, user, client, root, seen)
 
 
-def _expand(home: Path, relative: str) -> list[Path]:
-    if "*" in relative:
-        return sorted(p for p in home.glob(relative) if p.is_dir())
-    root = home / relative
-    return [root] if root.is_dir() else []
+def _expand(files: MachineFiles, home: Path, relative: str) -> list[Path]:
+    """The profile roots a PROFILE_ROOTS entry names: contained, never through a link out."""
+    if "*" not in relative:
+        root = files.find_folder(home / relative)
+        return [root] if root is not None else []
+    before, pattern, after = _split_pattern(relative)
+    parent = files.find_folder(home / before)
+    if parent is None:
+        return []
+    found = []
+    for child in files.children(parent):
+        if fnmatch.fnmatchcase(child.name, pattern):
+            root = files.find_folder(child / after)
+            if root is not None:
+                found.append(root)
+    return found
+
+
+def _split_pattern(relative: str) -> tuple[str, str, str]:
+    parts = relative.split("/")
+    index = next(i for i, part in enumerate(parts) if "*" in part)
+    return "/".join(parts[:index]), parts[index], "/".join(parts[index + 1 :])
 
 
 def _scan_profile_root(
@@ -217,11 +267,12 @@ def parse_profiles_ini(text: str) -> tuple[list[ProfileEntry], list[str]]:
                 )
             )
         number += 1
-    unseen = sorted(
-        (name for name in sections if name.startswith("Profile") and name[7:].isdigit()),
-        key=lambda name: int(name[7:]),
-    )
-    hidden = [name for name in unseen if int(name[7:]) > number]
+    numbered = {
+        int(match.group(1)): name
+        for name in sections
+        if (match := _PROFILE_SECTION.fullmatch(name)) is not None
+    }
+    hidden = [numbered[n] for n in sorted(numbered) if n > number]
     return entries, hidden
 
 
@@ -257,14 +308,14 @@ def _scan_profile(
 
     # user.js is read after prefs.js and wins (Mozilla's documented order).
     user_js = folder / "user.js"
-    if user_js.exists():
-        try:
-            overrides = parse_prefs(files.read_bytes(user_js, PREFS_LIMIT))
-        except UnreadableFile as exc:
+    try:
+        overrides = parse_prefs(files.read_bytes(user_js, PREFS_LIMIT))
+    except UnreadableFile as exc:
+        if exc.reason != ABSENT:
             yield Skipped(client.value, files.display(user_js), f"user.js {exc.reason}")
-        else:
-            yield from _parse_problems(client, files.display(user_js), overrides)
-            prefs.update(overrides.prefs)
+    else:
+        yield from _parse_problems(client, files.display(user_js), overrides)
+        prefs.update(overrides.prefs)
 
     prefs = {name: value for name, value in prefs.items() if not _is_secret(name)}
     profile = _Profile(files, user, client, folder, prefs, origin)
@@ -275,8 +326,22 @@ def _scan_profile(
         yield Skipped(client.value, origin, "no mail accounts configured in this profile")
         return
     keys = list(dict.fromkeys(k.strip() for k in account_list.split(",") if k.strip()))
+    profile.delivered_into = _global_inbox_targets(profile, keys)
     for key in keys:
         yield from _account(profile, key)
+
+
+def _global_inbox_targets(profile: _Profile, keys: list[str]) -> frozenset[str]:
+    """The servers whose folders receive a POP3 account's mail (Global Inbox)."""
+    targets = set()
+    for key in keys:
+        server = _text(profile.prefs.get(f"mail.account.{key}.server"))
+        if server is None or _text(profile.server(server, "type")) != "pop3":
+            continue
+        target = _text(profile.server(server, "deferred_to_account"))
+        if target:
+            targets.add(_global_inbox(profile, target)[0])
+    return frozenset(targets)
 
 
 def _parse_problems(client: Client, origin: str, parsed: PrefsFile) -> Iterator[Skipped]:
@@ -330,7 +395,11 @@ def _account(profile: _Profile, key: str) -> Iterator[Found]:
         return
     hidden = profile.server(server, "hidden") is True
     if declared == "none":
-        return  # Local Folders, or the hidden unified-folders server: mail stores, not accounts
+        # Local Folders, or the hidden unified-folders server: mail stores, not accounts. Local
+        # Folders that no POP3 account delivers into is a mailbox of its own.
+        if not hidden and server not in profile.delivered_into:
+            yield from _local_folders(profile, server)
+        return
     if hidden:
         yield Skipped(
             client.value, profile.origin, f"account {key} ({server}, {declared}) is hidden"
@@ -375,6 +444,26 @@ def _account(profile: _Profile, key: str) -> Iterator[Found]:
         leave_on_server_days=leave_days,
         leave_on_server_detail=leave_detail,
         local_store=_local_store(profile, key, server, declared),
+    )
+
+
+def _local_folders(profile: _Profile, server: str) -> Iterator[LocalMailbox]:
+    """Local Folders as a local mailbox, when it holds mail or could not be measured (every
+    profile has one, mostly empty: an empty one is not worth a line)."""
+    try:
+        folder = _server_folder(profile, server)
+    except UnreadableFile:
+        return
+    store = _measure(profile.files, folder)
+    if not store.exists or (store.measured and store.bytes == 0):
+        return
+    yield LocalMailbox(
+        client=profile.client,
+        user=profile.user.name,
+        profile=profile.files.display(profile.folder),
+        name=_text(profile.server(server, "name")) or "Local Folders",
+        store=store,
+        origin=profile.origin,
     )
 
 
@@ -438,14 +527,18 @@ def _exchange_url(
     for name in ("ews_url", "owa_url", "eas_url", "ewsURL"):
         url = _text(prefs.get(f"mail.server.{server}.{name}"))
         if url:
-            parts = urlsplit(url)
+            try:
+                parts = urlsplit(url)
+                hostname = parts.hostname
+            except ValueError:  # "https://[x/EWS": an unclosed IPv6 bracket
+                return host, port, security
             tls = parts.scheme.lower() == "https"
             try:
                 url_port = parts.port
             except ValueError:
                 url_port = None
             return (
-                parts.hostname or host,
+                hostname or host,
                 url_port or (443 if tls else 80),
                 Security.TLS if tls else Security.NONE,
             )
@@ -468,11 +561,11 @@ def _auth_method(profile: _Profile, server: str) -> str | None:
 
 def _addresses(prefs: dict[str, PrefValue], key: str) -> tuple[str, ...]:
     identities = _text(prefs.get(f"mail.account.{key}.identities")) or ""
-    found: list[str] = []
+    found: dict[str, None] = {}  # ordered and linear: a profile may list 100,000 identities
     for identity in identities.split(","):
         address = _text(prefs.get(f"mail.identity.{identity.strip()}.useremail"))
-        if address and address not in found:
-            found.append(address)
+        if address:
+            found[address] = None
     return tuple(found)
 
 
@@ -497,7 +590,7 @@ def _local_store(profile: _Profile, key: str, server: str, declared: str) -> Loc
         cached = _measure(profile.files, folder)
         profile.store_cache[folder] = cached
     notes = "; ".join(n for n in (note, cached.note) if n) or None
-    return LocalStore(cached.path, cached.bytes, cached.exists, notes)
+    return LocalStore(cached.path, cached.bytes, cached.exists, notes, cached.measured)
 
 
 def _global_inbox(profile: _Profile, target_account: str) -> tuple[str, str]:
@@ -531,10 +624,13 @@ def _server_folder(profile: _Profile, server: str) -> Path:
 def _measure(files: MachineFiles, folder: Path) -> LocalStore:
     shown = files.display(folder)
     try:
-        real = files.check_inside(folder)
+        size = files.measure_mail(folder, NOT_MAIL)
     except UnreadableFile as exc:
-        return LocalStore(shown, 0, exists=False, note=f"mail folder {exc.reason}")
-    return LocalStore(shown, files.mail_bytes(real, NOT_MAIL))
+        if exc.reason == ABSENT:
+            return LocalStore(shown, 0, exists=False, note=f"mail folder {exc.reason}")
+        # There, but not readable: never "0 B".
+        return LocalStore(shown, 0, note=f"mail folder {exc.reason}", measured=False)
+    return LocalStore(shown, size.bytes, note=size.note)
 
 
 def _is_secret(name: str) -> bool:
