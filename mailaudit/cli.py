@@ -811,7 +811,7 @@ def migrate(
             credentials=credentials,
             session=imap_client.SessionOptions(
                 timeout=timeout,
-                ca_file=ca_file,
+                ca_file=arguments.ca_file(ca_file),
                 insecure=insecure,
                 dns_server=dns_server(dns) if dns else None,
             ),

@@ -231,3 +231,22 @@ def test_usage_errors_are_one_clear_line(tmp_path) -> None:
         result = CliRunner().invoke(app, ["migrate", "--to", "imaps://u@h", *extra])
         assert result.exit_code == 2, (extra, result.output)
         assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1, extra
+
+
+def test_a_ca_file_that_holds_no_certificate_is_a_usage_error(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from mailaudit.cli import app
+
+    maildir = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    junk = tmp_path / "ca.pem"
+    junk.write_text("not a certificate\n")
+    result = CliRunner().invoke(
+        app,
+        ["migrate", "--from", str(maildir), "--to", "imaps://u@h", "--password-env", "P",
+         "--ca-file", str(junk)],
+        env={"P": "x"},
+    )  # fmt: skip
+    assert result.exit_code == 2 and "holds no PEM certificate" in result.stderr
