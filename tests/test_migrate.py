@@ -494,6 +494,8 @@ def real_store(kind: str, tmp: Path) -> Path:
     """A store written by another program, or laid out as its client lays it out."""
     if kind == "thunderbird-mbox":  # a real Thunderbird's POP store, deleted-not-compacted mail
         return REPO / "tests" / "fixtures" / "thunderbird-pop" / "Mail" / "127.0.0.1"
+    if kind == "thunderbird-maildir":  # the same account in Thunderbird's maildir store
+        return REPO / "tests" / "fixtures" / "thunderbird-pop" / "maildir-store" / "127.0.0.1"
     if kind in ("pst", "pst-body-types"):
         return STORES / ("testPST.pst" if kind == "pst" else "testPST_variousBodyTypes.pst")
     if kind == "mbox":  # named as Thunderbird names its mbox files: no extension
@@ -525,7 +527,17 @@ def real_store(kind: str, tmp: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "kind", ["thunderbird-mbox", "mbox", "emlx", "pst", "pst-body-types", "mh", "eml"]
+    "kind",
+    [
+        "thunderbird-mbox",
+        "thunderbird-maildir",
+        "mbox",
+        "emlx",
+        "pst",
+        "pst-body-types",
+        "mh",
+        "eml",
+    ],
 )
 def test_every_reader_arrives_as_it_reads(lab, dovecot, tmp_path, kind):
     """Fidelity per reader: what each reader yields (bytes, flags, date) is what the server
