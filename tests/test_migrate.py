@@ -639,3 +639,42 @@ def test_a_folder_too_large_to_keep_listed_is_read_again(lab, dovecot, tmp_path,
     assert result.exit_code == 0, result.output
     got = sorted(m.data for m in read_back(dovecot, user, lab["certs"])["INBOX"])
     assert got == sorted(m.replace(b"\n", b"\r\n") for m, _, _ in messages)
+
+
+def test_messages_without_message_id_are_known_by_their_bytes(lab, dovecot, tmp_path):
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    messages = [
+        (f"From: a@example.test\nSubject: no id {n}\n\nbody {n}\n".encode(), "S", WHEN + n)
+        for n in range(10)
+    ]
+    write_maildir(source, "INBOX", messages)
+    for data, _, _ in messages[:4]:
+        dovecot.deliver(user.name, data.replace(b"\n", b"\r\n"))
+    result = migrate(lab, dovecot, user, source, tmp_path / "s")
+    assert result.exit_code == 0, result.output
+    assert "6 uploaded, 4 already there" in result.stdout
+    again = migrate(lab, dovecot, user, source, tmp_path / "s")
+    assert " 0 uploaded, 10 already there" in again.stdout
+    assert len(read_back(dovecot, user, lab["certs"])["INBOX"]) == 10
+
+
+def test_a_changed_uidvalidity_falls_back_to_message_ids(lab, dovecot, tmp_path):
+    """UIDs the ledger holds mean nothing under another UIDVALIDITY (RFC 9051 §2.3.1.1):
+    the messages are then found by Message-ID, and none is sent again."""
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    write_maildir(source, "INBOX", [(message(n), "S", WHEN + n) for n in range(5)])
+    state = tmp_path / "s"
+    assert migrate(lab, dovecot, user, source, state).exit_code == 0
+    with sqlite3.connect(state) as db:
+        # Under the new UIDVALIDITY the old UIDs name other messages: trusted, they would
+        # make the last message look absent and send it twice.
+        changed = db.execute(
+            "UPDATE sent SET uidvalidity = uidvalidity + 1, uid = uid + 1"
+        ).rowcount
+    assert changed == 5
+    stored = saves(dovecot)
+    again = migrate(lab, dovecot, user, source, state)
+    assert again.exit_code == 0 and " 0 uploaded, 5 already there" in again.stdout
+    assert saves(dovecot) == stored
