@@ -38,6 +38,7 @@ class FakeImap:
     key: str | Path
     utf8_accept: bool
     throttle_after: int | None = None  # then every APPEND is refused as Microsoft 365 does
+    garbled_fetch: bool = False  # a FETCH answer no parser can read
     mailboxes: dict[str, list[Stored]] = field(default_factory=lambda: {"INBOX": []})
     port: int = 0
 
@@ -77,6 +78,8 @@ class FakeImap:
                     f"* {count} EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n{tag} OK [READ-ONLY] done\r\n"
                     .encode()
                 )  # fmt: skip
+            elif verb == "UID" and self.garbled_fetch:
+                writer.write(f'* 1 FETCH (UID 1 BODY[] "cut off\r\n{tag} OK done\r\n'.encode())
             elif verb == "UID":
                 for uid, stored in enumerate(self.mailboxes.get(selected, []), 1):
                     found = re.search(rb"(?im)^message-id:.*\r\n", stored.data)

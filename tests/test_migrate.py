@@ -678,3 +678,22 @@ def test_a_changed_uidvalidity_falls_back_to_message_ids(lab, dovecot, tmp_path)
     again = migrate(lab, dovecot, user, source, state)
     assert again.exit_code == 0 and " 0 uploaded, 5 already there" in again.stdout
     assert saves(dovecot) == stored
+
+
+def test_an_unreadable_fetch_answer_ends_the_run_in_one_line(lab, tmp_path):
+    """Guessing at what is on the server could send a message twice: it stops instead."""
+    from . import fake_imap
+
+    source = tmp_path / "Maildir"
+    write_maildir(source, "INBOX", [(message(1), "S", WHEN)])
+    fake = fake_imap.FakeImap(
+        lab["certs"] / "good.crt", lab["certs"] / "good.key", False, garbled_fetch=True
+    )
+    fake.mailboxes["INBOX"].append(fake_imap.Stored(b"Subject: x\r\n\r\ny\r\n", "", False))
+    with fake_imap.serving(fake) as server:
+        shim = type("S", (), {"ports": {"imaps": server.port}})()
+        result = migrate(lab, shim, User("pat", "pat-secret"), source, tmp_path / "s")
+    assert result.exit_code == 1
+    assert "the server's answer cannot be read" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert len(server.mailboxes["INBOX"]) == 1  # nothing sent

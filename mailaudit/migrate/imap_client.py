@@ -23,6 +23,7 @@ from pathlib import Path
 from mailaudit.migrate.identity import message_id
 from mailaudit.migrate.imap_syntax import (
     LITERAL_MARK,
+    ImapSyntaxError,
     Item,
     Response,
     pairs,
@@ -423,7 +424,8 @@ class Session:
         parts: list[str] = []
         literals: list[bytes] = []
         while True:
-            line = await self.wire.read_line(self.timeout)
+            # A NUL (which IMAP forbids) must not pass for a literal's place.
+            line = (await self.wire.read_line(self.timeout)).replace(LITERAL_MARK, "\ufffd")
             found = _LITERAL_AT_END.search(line)
             if found is None:
                 parts.append(line)
@@ -459,7 +461,7 @@ class Session:
         if "NAMESPACE" not in self.capabilities:
             return "", None
         for response in await self.command("NAMESPACE"):
-            items = parse(response.text, response.literals)
+            items = _parsed(response)
             if len(items) >= 3 and isinstance(items[1], str) and items[1].upper() == "NAMESPACE":
                 personal = items[2]
                 if isinstance(personal, list) and personal and isinstance(personal[0], list):
@@ -472,7 +474,7 @@ class Session:
     async def list_all(self) -> list[Listed]:
         found: list[Listed] = []
         for response in await self.command('LIST "" "*"'):
-            items = parse(response.text, response.literals)
+            items = _parsed(response)
             if len(items) < 5 or not isinstance(items[1], str) or items[1].upper() != "LIST":
                 continue
             attributes, delimiter, name = items[2], items[3], items[4]
@@ -595,10 +597,21 @@ def _fetched(responses: list[Response]) -> list[dict[str, Item]]:
         words = response.text.split(" ", 3)
         if len(words) < 4 or words[2].upper() != "FETCH":
             continue
-        items = parse(words[3], response.literals)
+        items = _parsed(Response(words[3], response.literals))
         if items and isinstance(items[0], list):
             found.append(pairs(items[0]))
     return found
+
+
+def _parsed(response: Response) -> list[Item]:
+    """An answer the client cannot read ends the session: guessing at a FETCH could make a
+    message look absent and send it twice."""
+    try:
+        return parse(response.text, response.literals)
+    except ImapSyntaxError as exc:
+        raise ImapError(
+            f"the server's answer cannot be read ({exc}): {response.text[:120]!r}"
+        ) from None
 
 
 def _text(item: Item) -> str:

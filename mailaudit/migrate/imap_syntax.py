@@ -21,10 +21,6 @@ class Response:
     text: str  # "* 3 FETCH (UID 7 BODY[] \x00)" (literal markers are NUL, which IMAP forbids)
     literals: tuple[bytes, ...] = ()
 
-    @property
-    def words(self) -> list[str]:
-        return self.text.split(" ")
-
 
 LITERAL_MARK = "\x00"
 
