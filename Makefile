@@ -59,6 +59,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_fleet.py
 	$(BIN)/python bench/bench_backup.py
 	$(BIN)/python bench/bench_dns.py
+	$(BIN)/python bench/bench_migrate.py
+	$(BIN)/python bench/bench_stores.py
 
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist *.egg-info

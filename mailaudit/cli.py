@@ -19,10 +19,14 @@ from mailaudit.audit import AuditOptions, PasswordFor, run_audit
 from mailaudit.backup import BackupOptions, Outcome, Progress, back_up, verify_archive
 from mailaudit.errors import ArchiveUnreadable, ReportFileError, UsageError
 from mailaudit.fleet import read_reports, summarize
+from mailaudit.migrate import imap_client, request
+from mailaudit.migrate.outcome import Verify
+from mailaudit.migrate.run import MigrateOptions, run_migration
 from mailaudit.model import Account, MachineReport, Severity
 from mailaudit.probe import ProbeOptions, run_probes
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.probe.targets import dns_server, probe_targets
+from mailaudit.probe.wire import WireError
 from mailaudit.redact import redact
 from mailaudit.report import (
     FleetFormat,
@@ -34,6 +38,7 @@ from mailaudit.report import (
     format_of,
     json_report,
     lookup_report,
+    migrate_report,
     probe_report,
     render,
 )
@@ -52,7 +57,8 @@ EXIT_FINDINGS = exits.EXIT_FINDINGS  # a finding at or above --fail-on
 EXIT_USAGE = exits.EXIT_USAGE  # bad usage, or unreadable input named on the command line
 EXIT_INTERNAL = exits.EXIT_INTERNAL  # mailaudit's own bug
 EXIT_INTERRUPTED = exits.EXIT_INTERRUPTED
-EXIT_INCOMPLETE = exits.EXIT_INCOMPLETE  # backup: verified, but some store files are not in it
+EXIT_INCOMPLETE = exits.EXIT_INCOMPLETE  # backup: not every store file is in the archive;
+# migrate: not every message that should be on the server is there yet
 EXIT_DAMAGED = exits.EXIT_DAMAGED  # backup: the archive differs from its source or manifest
 
 
@@ -653,6 +659,183 @@ def _backup_progress() -> _BackupProgress:
 def _end_progress(progress: _BackupProgress | None) -> None:
     if progress is not None:
         progress.end()
+
+
+@app.command()
+def migrate(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            metavar="URL",
+            help="imaps://USER@HOST[:PORT] (TLS, port 993) or imap://USER@HOST[:PORT] "
+            "(STARTTLS required, port 143). Never plaintext.",
+        ),
+    ],
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            metavar="ID",
+            help="Move this account's local mail (its id from `mailaudit scan`).",
+        ),
+    ] = None,
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            "--root",
+            metavar="DIR",
+            exists=True,
+            file_okay=False,
+            resolve_path=True,
+            help="With --account: the machine's file system is mounted at DIR.",
+        ),
+    ] = None,
+    source: Annotated[
+        Path | None,
+        typer.Option("--from", metavar="PATH", help="Move the mail store at PATH."),
+    ] = None,
+    from_format: Annotated[
+        str,
+        typer.Option(
+            "--from-format",
+            metavar="auto|mbox|maildir|mh|emlx|pst|eml",
+            help="The store's format; auto tells it from the files.",
+        ),
+    ] = "auto",
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Show the folder map, counts and bytes, what is already there; send no mail.",
+        ),
+    ] = False,
+    folders: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--folder", metavar="GLOB", help="Only folders matching (repeatable): 'Archive/*'."
+        ),
+    ] = None,
+    include_trash: Annotated[
+        bool, typer.Option("--include-trash", help="Move the Trash folder too.")
+    ] = False,
+    include_junk: Annotated[
+        bool, typer.Option("--include-junk", help="Move the Junk folder too.")
+    ] = False,
+    password_env: Annotated[
+        str | None,
+        typer.Option("--password-env", metavar="VAR", help="Take the password from this variable."),
+    ] = None,
+    token_env: Annotated[
+        str | None,
+        typer.Option(
+            "--token-env",
+            metavar="VAR",
+            help="Log in with an OAuth2 access token (XOAUTH2/OAUTHBEARER) from this variable.",
+        ),
+    ] = None,
+    token_command: Annotated[
+        str | None,
+        typer.Option(
+            "--token-command",
+            metavar="CMD",
+            help="Log in with the access token this command prints; run again on each connect.",
+        ),
+    ] = None,
+    ca_file: CaFile = None,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Accept a server certificate that fails verification."),
+    ] = False,
+    dns: DnsServer = None,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", min=0.1, metavar="SECONDS", help="Time limit for each step."),
+    ] = 30.0,
+    connections: Annotated[
+        int,
+        typer.Option("--connections", min=1, max=16, metavar="N", help="Upload connections."),
+    ] = 2,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            metavar="FILE",
+            dir_okay=False,
+            help="The ledger that makes a run resumable (default: the user's state folder).",
+        ),
+    ] = None,
+    verify: Annotated[
+        Verify,
+        typer.Option(
+            "--verify",
+            case_sensitive=False,
+            help="After the upload: quick (counts, Message-IDs), full (compare every "
+            "uploaded message byte for byte), none.",
+        ),
+    ] = Verify.QUICK,
+    fmt: ResultsFormatOption = ResultsFormat.TABLE,
+    output: Output = None,
+    quiet: Quiet = False,
+) -> None:
+    """Upload a POP3 account's local mail into its IMAP account: resumable, no duplicates.
+
+    The source is only read; nothing on the server is deleted or overwritten.
+    """
+    try:
+        if (account is None) == (source is None):
+            raise UsageError("give either --account ID or --from PATH")
+        if token_env and token_command:
+            raise UsageError("give --token-env or --token-command, not both")
+        destination = request.parse_destination(to)
+        if account is not None:
+            sources = request.stores_of_account(account, root)
+        else:
+            assert source is not None  # one of the two, checked above
+            sources = [request.store_at(source, from_format)]
+        if token_env or token_command:
+            credentials = imap_client.Credentials(
+                token=request.token_from_env(token_env)
+                if token_env
+                else request.token_from_command(token_command or "")
+            )
+        elif password_env:
+            credentials = imap_client.Credentials(password=request.password_from_env(password_env))
+        else:
+            typed = getpass.getpass(f"Password for {destination}: ")
+            if not typed:
+                raise UsageError("no password given")
+            credentials = imap_client.Credentials(password=lambda: typed)
+        options = MigrateOptions(
+            destination=destination,
+            credentials=credentials,
+            session=imap_client.SessionOptions(
+                timeout=timeout,
+                ca_file=arguments.ca_file(ca_file),
+                insecure=insecure,
+                dns_server=dns_server(dns) if dns else None,
+            ),
+            state=state or request.ledger_path(),
+            connections=connections,
+            include_trash=include_trash,
+            include_junk=include_junk,
+            folders=tuple(folders or ()),
+            dry_run=dry_run,
+            verify=verify,
+        )
+    except UsageError as exc:
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    try:
+        outcome = run_migration(sources, options, None if quiet else _progress)
+    except (imap_client.ImapError, request.TokenError) as exc:
+        typer.echo(f"mailaudit: {exc}", err=True)
+        raise typer.Exit(EXIT_INCOMPLETE) from None
+    except WireError as exc:
+        typer.echo(f"mailaudit: {destination.host}: {exc.message}", err=True)
+        raise typer.Exit(EXIT_INCOMPLETE) from None
+    _write(migrate_report.render(outcome, fmt), output)
+    raise typer.Exit(EXIT_OK if outcome.complete or dry_run else EXIT_INCOMPLETE)
 
 
 def _probe_options(

@@ -3,14 +3,16 @@
 # hivex (registry hives), openssl (test certificates), iproute2 (loopback in `unshare -n`),
 # Chromium (prints the client document to PDF and PNG), poppler-utils (pdftotext reads it),
 # fetchmail, getmail6, mutt and neomutt, whose own reading of a config is the tests' oracle, and
-# unzip (Info-ZIP checks the backup archives) and util-linux/mount (setpriv, unshare, tmpfs).
+# unzip (Info-ZIP checks the backup archives), util-linux/mount (setpriv, unshare, tmpfs) and
+# isync (mbsync writes Maildir stores the migrate readers are tested on, and `make bench`
+# races `mailaudit migrate` against it).
 # Does nothing when they are all there; needs root (or sudo) when they are not.
 set -eu
 PACKAGES="dovecot-imapd dovecot-pop3d dnsmasq-base libhivex-bin libwin-hivex-perl iproute2 openssl"
-PACKAGES="$PACKAGES chromium poppler-utils fetchmail getmail6 mutt neomutt unzip util-linux mount"
+PACKAGES="$PACKAGES chromium poppler-utils fetchmail getmail6 mutt neomutt unzip util-linux mount isync"
 missing=""
 for tool in dovecot doveadm dnsmasq hivexregedit hivexsh ip openssl chromium pdftotext fetchmail \
-    getmail mutt neomutt unzip setpriv unshare mount; do
+    getmail mutt neomutt unzip setpriv unshare mount mbsync; do
     PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -z "$missing" ] && exit 0

@@ -33,6 +33,8 @@ class Wire(asyncio.Protocol):
         self.over_budget = False
         self.transport: asyncio.Transport | None = None
         self._data = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -57,6 +59,13 @@ class Wire(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._data.set()
+        self._writable.set()  # a writer waiting in drain() must wake up and see the close
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
 
     # used by the dialogues
     async def read_line(self, timeout: float) -> str:
@@ -94,6 +103,67 @@ class Wire(asyncio.Protocol):
             raise WireError(ProbeError.CLOSED, "the server closed the connection")
         self.transport.write(line.encode("ascii") + b"\r\n")
 
+    async def wait_data(self, timeout: float) -> bool:
+        """Wait for the next bytes without a verdict: False when `timeout` passed in silence.
+        For a session that may rightly stay quiet (nothing asked of the server)."""
+        if self.buffer or self.closed or self.over_budget:
+            return True
+        self._data.clear()
+        try:
+            await asyncio.wait_for(self._data.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    def pending_writes(self) -> int:
+        """Bytes written but not yet handed to the kernel."""
+        if self.transport is None or self.transport.is_closing():
+            return 0
+        return self.transport.get_write_buffer_size()
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Raw bytes (an IMAP literal); drain() before writing much more."""
+        if self.transport is None or self.transport.is_closing():
+            raise WireError(ProbeError.CLOSED, "the server closed the connection")
+        self.transport.write(data)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait until the transport's write buffer is below its high-water mark again, so that
+        a slow server holds the sender back instead of the sender's memory growing."""
+        if self._writable.is_set() and not self.closed:
+            return  # the common case, without the cost of a timer
+        try:
+            await asyncio.wait_for(self._writable.wait(), timeout)
+        except asyncio.TimeoutError:
+            self.abort()
+            raise WireError(
+                ProbeError.TIMEOUT, f"the server took no data for {timeout:g} s"
+            ) from None
+        if self.closed:
+            raise WireError(ProbeError.CLOSED, "the server closed the connection")
+
+    async def read_exact(self, size: int, timeout: float) -> bytes:
+        """The `size` bytes of a literal the server announced; `timeout` is the longest wait
+        for the next chunk, so a large literal that keeps flowing is never cut short."""
+        while len(self.buffer) < size:
+            if self.over_budget:
+                raise WireError(
+                    ProbeError.TOO_LARGE, f"the server sent more than {self.byte_budget} bytes"
+                )
+            if self.closed:
+                raise WireError(ProbeError.CLOSED, "the server closed the connection")
+            self._data.clear()
+            try:
+                await asyncio.wait_for(self._data.wait(), timeout)
+            except asyncio.TimeoutError:
+                self.abort()
+                raise WireError(
+                    ProbeError.TIMEOUT, f"no data for {timeout:g} s inside a literal"
+                ) from None
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
+
     async def start_tls(self, context: ssl.SSLContext, server_name: str, timeout: float) -> None:
         """Upgrade this connection in place (STARTTLS / STLS)."""
         if self.buffer:
@@ -130,6 +200,45 @@ class Wire(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+
+
+async def open_connection(
+    address: str,
+    port: int,
+    context: ssl.SSLContext | None,
+    server_name: str,
+    timeout: float,
+    line_limit: int,
+    byte_budget: int,
+) -> Wire:
+    """A connected Wire, with TLS from the first byte when `context` is given. Every failure is
+    a WireError; a certificate that fails verification is ProbeError.TLS with its reason."""
+    loop = asyncio.get_running_loop()
+    wire = Wire(line_limit, byte_budget)
+    try:
+        await asyncio.wait_for(
+            loop.create_connection(
+                lambda: wire,
+                host=address,
+                port=port,
+                ssl=context,
+                server_hostname=server_name if context else None,
+                ssl_handshake_timeout=timeout if context else None,
+            ),
+            timeout * (2 if context else 1),  # the connect, then the handshake
+        )
+    except ssl.SSLCertVerificationError as exc:
+        detail = getattr(exc, "verify_message", "") or exc
+        raise WireError(ProbeError.TLS, f"the certificate failed verification: {detail}") from None
+    except ssl.SSLError as exc:
+        raise WireError(ProbeError.TLS, f"TLS handshake failed: {exc.reason or exc}") from None
+    except asyncio.TimeoutError:
+        raise WireError(ProbeError.TIMEOUT, f"no connection within {timeout:g} s") from None
+    except ConnectionRefusedError:
+        raise WireError(ProbeError.REFUSED, "connection refused") from None
+    except OSError as exc:
+        raise WireError(ProbeError.CLOSED, exc.strerror or str(exc)) from None
+    return wire
 
 
 class Channel:

@@ -1,0 +1,41 @@
+"""What makes two copies of a message the same one: its Message-ID, else a hash of its bytes.
+
+Message-IDs are not unique in practice (a list copy and the sender's copy), so the uploader
+counts them: each source message with an ID takes one server copy with that ID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+_ANGLE = re.compile(rb"<[^<>\s]+>")
+HEADER_LIMIT = 256 * 1024  # a header past this is pathological; the ID is looked for before it
+
+
+def header_block(message: bytes) -> bytes:
+    """The header fields, without the empty line that ends them."""
+    end = message.find(b"\r\n\r\n", 0, HEADER_LIMIT)
+    if end < 0:
+        end = message.find(b"\n\n", 0, HEADER_LIMIT)
+    return message[: end if end >= 0 else HEADER_LIMIT]
+
+
+def message_id(header: bytes) -> str | None:
+    """The first Message-ID field's `<id>` (RFC 5322 §3.6.4), unfolded; None when absent."""
+    found = _MESSAGE_ID.search(header)
+    if found is None:
+        return None
+    value = re.sub(rb"\s+", b"", found.group(1))
+    angle = _ANGLE.search(value)
+    chosen = angle.group(0) if angle else value
+    return chosen.decode("utf-8", "replace") if chosen else None
+
+
+def digest(message: bytes) -> str:
+    return hashlib.sha256(message).hexdigest()
+
+
+def has_8bit_header(message: bytes) -> bool:
+    return any(byte >= 0x80 for byte in header_block(message))

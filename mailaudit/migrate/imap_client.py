@@ -1,0 +1,633 @@
+"""An asyncio IMAP client for uploading: TLS always, pipelined APPENDs, bounded everything.
+
+Built on the probe's Wire (bounded lines, a timeout on every read). One task reads every
+response and hands it to the command waiting for it, so that APPENDs can be sent back to back
+without waiting for each answer (RFC 9051 §5.5); the uploader bounds how much is in flight.
+
+Secrets: the password or token goes onto the wire inside the TLS session and nowhere else. No
+error message here quotes what was sent, only what the server answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import re
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from mailaudit.migrate.identity import message_id
+from mailaudit.migrate.imap_syntax import (
+    LITERAL_MARK,
+    ImapSyntaxError,
+    Item,
+    Response,
+    pairs,
+    parse,
+    quote,
+    response_code,
+)
+from mailaudit.model import ProbeError
+from mailaudit.probe import tls
+from mailaudit.probe.resolve import Resolver
+from mailaudit.probe.wire import Wire, WireError, open_connection
+
+_LITERAL_AT_END = re.compile(r"~?\{(\d{1,12})\}$")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+LITERAL_MINUS_LIMIT = 4096  # RFC 7888 §5: LITERAL- allows non-synchronising literals up to this
+WRITE_CHUNK = 256 * 1024
+MAX_LINES = 200  # untagged lines tolerated before the answer to STARTTLS
+MAX_UNTAGGED = 2_000_000  # untagged responses kept for one command (a FETCH of a huge mailbox)
+
+
+class ImapError(Exception):
+    """A command the server refused (NO/BAD), or a session that could not be set up."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code  # the response code, upper-cased: OVERQUOTA, THROTTLED, TOOBIG...
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where the mail goes: imaps:// (TLS from the first byte) or imap:// (STARTTLS required)."""
+
+    host: str
+    port: int
+    user: str
+    implicit_tls: bool
+
+    def __str__(self) -> str:
+        scheme = "imaps" if self.implicit_tls else "imap"
+        return f"{scheme}://{self.user}@{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to log in. Each callable is asked again on every connect (a token command is re-run,
+    since access tokens live about an hour). Nothing here is ever printed or stored."""
+
+    password: Callable[[], str] | None = field(default=None, repr=False)
+    token: Callable[[], str] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    timeout: float = 30.0  # each step: connect, handshake, each response line, each write
+    ca_file: Path | None = None
+    insecure: bool = False  # accept a certificate that fails verification (--insecure)
+    dns_server: tuple[str, int] | None = None
+    line_limit: int = 64 * 1024
+    byte_budget: int = 256 * 1024 * 1024  # received per connection; fetched bodies add theirs
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for APPEND."""
+
+    data: bytes
+    flags: tuple[str, ...]
+    internal_date: datetime | None
+    utf8: bool = False  # send as RFC 6855 `UTF8 (~{n})`: 8-bit headers to a UTF8=ACCEPT server
+
+
+@dataclass(frozen=True)
+class Listed:
+    name: str  # as on the wire (modified UTF-7 unless UTF8=ACCEPT is enabled)
+    delimiter: str | None
+    attributes: frozenset[str]  # upper-cased: \NOSELECT, \SENT, \DRAFTS...
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A message already on the server, from one bulk FETCH."""
+
+    uid: int
+    size: int
+    message_id: str | None
+
+
+def imap_date(when: datetime) -> str:
+    """INTERNALDATE as APPEND takes it (RFC 9051 §9 date-time): English month, numeric zone."""
+    offset = when.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    minutes = abs(minutes)
+    return (
+        f'"{when.day:02d}-{_MONTHS[when.month - 1]}-{when.year:04d} '
+        f'{when:%H:%M:%S} {sign}{minutes // 60:02d}{minutes % 60:02d}"'
+    )
+
+
+class Session:
+    """One logged-in connection. Commands other than APPEND run one at a time."""
+
+    def __init__(self, wire: Wire, timeout: float) -> None:
+        self.wire = wire
+        self.timeout = timeout
+        self.capabilities: frozenset[str] = frozenset()
+        self.utf8 = False  # UTF8=ACCEPT enabled
+        self._tags = 0
+        self._pending: dict[str, asyncio.Future[Response]] = {}
+        self._untagged: list[Response] = []
+        self._continuation: asyncio.Future[str] | None = None
+        self._write_lock = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
+        self.broken: WireError | None = None
+
+    # -- setting up --------------------------------------------------------------------------
+
+    @classmethod
+    async def connect(
+        cls, destination: Destination, credentials: Credentials, options: SessionOptions
+    ) -> Session:
+        context = (
+            tls.unverified_context() if options.insecure else tls.verifying_context(options.ca_file)
+        )
+        if not options.insecure:
+            context.minimum_version = ssl.TLSVersion.TLSv1_2  # a password goes over it
+        resolver = Resolver(options.dns_server, options.timeout)
+        failures: list[str] = []
+        for address in await resolver.addresses(destination.host):
+            try:
+                wire = await open_connection(
+                    address,
+                    destination.port,
+                    context if destination.implicit_tls else None,
+                    destination.host,
+                    options.timeout,
+                    options.line_limit,
+                    options.byte_budget,
+                )
+            except WireError as exc:
+                if exc.reason is ProbeError.TLS:
+                    raise
+                failures.append(f"{address}: {exc.message}")
+                continue
+            session = cls(wire, options.timeout)
+            try:
+                await session._start(destination, context)
+                await session._login(destination.user, credentials)
+            except BaseException:
+                session.abort()
+                raise
+            return session
+        raise WireError(
+            ProbeError.REFUSED, f"cannot connect to {destination.host}: {'; '.join(failures)}"
+        )
+
+    async def _start(self, destination: Destination, context: ssl.SSLContext) -> None:
+        greeting = await self.wire.read_line(self.timeout)
+        if not greeting.upper().startswith("* OK"):
+            raise ImapError(f"not an IMAP server ready for a login: {greeting[:200]!r}")
+        if not destination.implicit_tls:
+            # STARTTLS is required: a plaintext login is never an option (RFC 8314 §3).
+            self.wire.send("s1 STARTTLS")
+            for _ in range(MAX_LINES):
+                line = await self.wire.read_line(self.timeout)
+                if line.upper().startswith("S1 "):
+                    break
+            else:
+                raise ImapError(f"no answer to STARTTLS within {MAX_LINES} lines")
+            if not line[3:].upper().startswith("OK"):
+                raise ImapError(
+                    f"the server refused STARTTLS ({line[3:][:120]}); "
+                    "refusing to log in without encryption"
+                )
+            try:
+                await self.wire.start_tls(context, destination.host, self.timeout)
+            except ssl.SSLCertVerificationError as exc:
+                detail = getattr(exc, "verify_message", "") or exc
+                raise WireError(
+                    ProbeError.TLS, f"the certificate failed verification: {detail}"
+                ) from None
+            except (ssl.SSLError, ConnectionError) as exc:
+                raise WireError(ProbeError.TLS, f"TLS handshake failed: {exc}") from None
+        self._reader = asyncio.ensure_future(self._read_loop())
+        await self.refresh_capabilities()
+
+    async def refresh_capabilities(self) -> None:
+        found: set[str] = set()
+        for response in await self.command("CAPABILITY"):
+            words = response.text.split(" ")
+            if len(words) > 1 and words[0] == "*" and words[1].upper() == "CAPABILITY":
+                found.update(word.upper() for word in words[2:])
+        self.capabilities = frozenset(found)
+
+    async def _login(self, user: str, credentials: Credentials) -> None:
+        caps = self.capabilities
+        if credentials.token is not None:
+            token = credentials.token()
+            if "AUTH=XOAUTH2" in caps:
+                mechanism, blob = "XOAUTH2", f"user={user}\x01auth=Bearer {token}\x01\x01"
+            elif "AUTH=OAUTHBEARER" in caps:
+                mechanism = "OAUTHBEARER"
+                blob = f"n,a={user},\x01auth=Bearer {token}\x01\x01"
+            else:
+                raise ImapError("the server offers neither XOAUTH2 nor OAUTHBEARER for a token")
+            await self._authenticate(mechanism, blob.encode("utf-8"))
+        elif credentials.password is not None:
+            password = credentials.password()
+            if "AUTH=PLAIN" in caps:
+                await self._authenticate("PLAIN", f"\x00{user}\x00{password}".encode())
+            elif "LOGINDISABLED" in caps:
+                raise ImapError("the server allows neither LOGIN nor AUTHENTICATE PLAIN")
+            elif "\r" in password or "\n" in password:
+                raise ImapError("the password holds a line break, which LOGIN cannot carry")
+            else:
+                await self.command(f"LOGIN {quote(user)} {quote(password)}", secret=True)
+        else:
+            raise ImapError("no password and no token to log in with")
+        # Capabilities change after login (RFC 9051 §6.2); ask again rather than trust the code.
+        await self.refresh_capabilities()
+        if "UTF8=ACCEPT" in self.capabilities and "ENABLE" in self.capabilities:
+            await self.command("ENABLE UTF8=ACCEPT")
+            self.utf8 = True
+
+    async def _authenticate(self, mechanism: str, blob: bytes) -> None:
+        encoded = base64.b64encode(blob).decode("ascii")
+        if "SASL-IR" in self.capabilities:
+            await self.command(f"AUTHENTICATE {mechanism} {encoded}", secret=True)
+            return
+        sent = False
+
+        def respond(_challenge: str) -> bytes:
+            # First challenge: the credentials. Any later one is an error report (XOAUTH2
+            # sends its JSON error as a challenge): answer empty so the server says NO.
+            nonlocal sent
+            if sent:
+                return b"\r\n"
+            sent = True
+            return encoded.encode("ascii") + b"\r\n"
+
+        await self.command(f"AUTHENTICATE {mechanism}", secret=True, respond=respond)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def _tag(self) -> str:
+        self._tags += 1
+        return f"m{self._tags}"
+
+    async def command(
+        self,
+        text: str,
+        *,
+        secret: bool = False,
+        respond: Callable[[str], bytes] | None = None,
+    ) -> list[Response]:
+        """Send one command, wait for its completion; its untagged responses. NO/BAD raise
+        ImapError quoting the server, never the command when it is `secret`."""
+        if self.broken is not None:
+            raise self.broken
+        async with self._write_lock:
+            self._untagged.clear()
+            tag = self._tag()
+            done: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+            self._pending[tag] = done
+            self._write(f"{tag} {text}\r\n".encode())
+            while respond is not None and not done.done():
+                challenge = await self._await_continuation(done)
+                if challenge is None:
+                    break
+                self._write(respond(challenge))
+        completion = await self._wait(done)
+        untagged = list(self._untagged)
+        self._untagged.clear()
+        status = completion.text.split(" ", 1)[0].upper()
+        if status != "OK":
+            what = text.split(" ", 1)[0] if secret else text[:80]
+            code, _ = response_code(completion.text)
+            raise ImapError(f"{what}: the server answered {completion.text[:300]}", code)
+        untagged.append(completion)  # last: the completion, for its response code
+        return untagged
+
+    async def append(self, mailbox: str, messages: Sequence[Outgoing]) -> asyncio.Future[Response]:
+        """Send one APPEND (MULTIAPPEND when there are several messages, RFC 3502) and return
+        the future of its completion without waiting for it. Literals are non-synchronising
+        where the server allows (LITERAL+, or LITERAL- up to 4 KiB: RFC 7888), else each waits
+        for the server's go-ahead, while earlier APPENDs are still being answered."""
+        if self.broken is not None:
+            raise self.broken
+        plus = "LITERAL+" in self.capabilities
+        minus = "LITERAL-" in self.capabilities
+        async with self._write_lock:
+            tag = self._tag()
+            done: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+            self._pending[tag] = done
+            # Small pieces are gathered into one write: one TLS record and one system call for
+            # a command line, its literal and what follows, instead of one each.
+            out = _Gather(self)
+            out.add(f"{tag} APPEND {self.mailbox_argument(mailbox)}".encode())
+            for message in messages:
+                size = len(message.data)
+                quick = plus or (minus and size <= LITERAL_MINUS_LIMIT)
+                flags = f" ({' '.join(message.flags)})"
+                date = f" {imap_date(message.internal_date)}" if message.internal_date else ""
+                literal = f"{{{size}{'+' if quick else ''}}}"
+                if message.utf8:
+                    literal = f"UTF8 (~{literal}"
+                out.add(f"{flags}{date} {literal}\r\n".encode())
+                if not quick:
+                    await out.flush()
+                    if await self._await_continuation(done) is None:
+                        return done  # refused before the literal: the completion says why
+                if size <= WRITE_CHUNK:
+                    out.add(message.data)
+                else:
+                    await out.flush()
+                    await self._write_literal(message.data)
+                if message.utf8:
+                    out.add(b")")
+                if out.size >= WRITE_CHUNK:
+                    await out.flush()
+            out.add(b"\r\n")
+            await out.flush()
+        return done
+
+    async def completion(self, done: asyncio.Future[Response]) -> Response:
+        return await self._wait(done)
+
+    async def _write_literal(self, data: bytes) -> None:
+        """A piece at a time, each handed on before the next: the TLS layer would otherwise
+        hold a second, encrypted copy of a large message."""
+        view = memoryview(data)
+        for start in range(0, len(view), WRITE_CHUNK):
+            self._write(view[start : start + WRITE_CHUNK])
+            await self.wire.drain(self.timeout)
+
+    def _write(self, data: bytes | memoryview) -> None:
+        if self.broken is not None:
+            raise self.broken
+        self.wire.write(data)
+
+    async def _await_continuation(self, done: asyncio.Future[Response]) -> str | None:
+        """The server's `+ ...` for the literal just announced; None when the command completed
+        instead (refused before its literal)."""
+        continuation: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._continuation = continuation
+        try:
+            waiting: set[asyncio.Future[str] | asyncio.Future[Response]] = {continuation, done}
+            await asyncio.wait(waiting, timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._continuation = None
+        if continuation.done() and not continuation.cancelled():
+            return continuation.result()
+        if done.done():
+            return None
+        if self.broken is not None:
+            raise self.broken
+        self.abort()
+        raise WireError(ProbeError.TIMEOUT, f"no go-ahead for a literal within {self.timeout:g} s")
+
+    async def _wait(self, done: asyncio.Future[Response]) -> Response:
+        # The reader's line timeout bounds each step; this bounds a reader that died silently.
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            if self.broken is not None:
+                raise self.broken from None
+            raise
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                while not await self.wire.wait_data(self.timeout):
+                    # Silence is fine while nothing is asked, or while our own bytes are still
+                    # leaving (a large literal); past that, the server has stopped answering.
+                    if self._pending and not self.wire.pending_writes():
+                        raise WireError(ProbeError.TIMEOUT, f"no answer within {self.timeout:g} s")
+                response = await self._read_response()
+                first, _, rest = response.text.partition(" ")
+                if first == "*":
+                    if len(self._untagged) >= MAX_UNTAGGED:
+                        raise WireError(ProbeError.TOO_LARGE, "too many untagged responses")
+                    self._untagged.append(response)
+                elif first == "+":
+                    if self._continuation is not None and not self._continuation.done():
+                        self._continuation.set_result(rest)
+                else:
+                    waiting = self._pending.pop(first, None)
+                    if waiting is not None and not waiting.done():
+                        waiting.set_result(Response(rest, response.literals))
+        except WireError as exc:
+            self._fail(exc)
+        except Exception as exc:  # a response we cannot read: the session cannot go on
+            self._fail(WireError(ProbeError.PROTOCOL, f"unreadable response: {exc}"))
+
+    async def _read_response(self) -> Response:
+        """One response: a line, and while it ends in a literal, the literal and the next line."""
+        parts: list[str] = []
+        literals: list[bytes] = []
+        while True:
+            # A NUL (which IMAP forbids) must not pass for a literal's place.
+            line = (await self.wire.read_line(self.timeout)).replace(LITERAL_MARK, "\ufffd")
+            found = _LITERAL_AT_END.search(line)
+            if found is None:
+                parts.append(line)
+                return Response("".join(parts), tuple(literals))
+            parts.append(line[: found.start()] + LITERAL_MARK)
+            size = int(found.group(1))
+            self.wire.byte_budget += size  # a literal we asked for is not the server flooding us
+            literals.append(await self.wire.read_exact(size, self.timeout))
+
+    def _fail(self, error: WireError) -> None:
+        self.broken = error
+        futures: list[asyncio.Future[Response] | asyncio.Future[str]] = [*self._pending.values()]
+        if self._continuation is not None:
+            futures.append(self._continuation)
+        self._pending.clear()
+        for waiting in futures:
+            if not waiting.done():
+                waiting.set_exception(error)
+                # Marked as seen: an APPEND nobody waits for any more (its worker ended on the
+                # same error) must not be logged as an unhandled failure.
+                waiting.exception()
+        self.wire.abort()
+
+    # -- what the uploader asks --------------------------------------------------------------
+
+    def mailbox_argument(self, name: str) -> str:
+        if self.utf8 or name.isascii():
+            return quote(name)
+        raise ImapError(f"mailbox name {name!r} is not modified UTF-7")
+
+    async def namespace(self) -> tuple[str, str | None]:
+        """The personal namespace's prefix and delimiter (RFC 2342); ("", None) when unknown."""
+        if "NAMESPACE" not in self.capabilities:
+            return "", None
+        for response in await self.command("NAMESPACE"):
+            items = _parsed(response)
+            if len(items) >= 3 and isinstance(items[1], str) and items[1].upper() == "NAMESPACE":
+                personal = items[2]
+                if isinstance(personal, list) and personal and isinstance(personal[0], list):
+                    first = personal[0]
+                    prefix = first[0] if first and isinstance(first[0], str) else ""
+                    delimiter = first[1] if len(first) > 1 and isinstance(first[1], str) else None
+                    return prefix, delimiter
+        return "", None
+
+    async def list_all(self) -> list[Listed]:
+        found: list[Listed] = []
+        for response in await self.command('LIST "" "*"'):
+            items = _parsed(response)
+            if len(items) < 5 or not isinstance(items[1], str) or items[1].upper() != "LIST":
+                continue
+            attributes, delimiter, name = items[2], items[3], items[4]
+            if isinstance(name, bytes):
+                name = name.decode("utf-8", "replace")
+            if not isinstance(name, str) or not isinstance(attributes, list):
+                continue
+            found.append(
+                Listed(
+                    name,
+                    delimiter if isinstance(delimiter, str) else None,
+                    frozenset(a.upper() for a in attributes if isinstance(a, str)),
+                )
+            )
+        return found
+
+    async def create(self, name: str) -> None:
+        try:
+            await self.command(f"CREATE {self.mailbox_argument(name)}")
+        except ImapError as exc:
+            if exc.code != "ALREADYEXISTS":  # RFC 5530: someone made it meanwhile
+                raise
+
+    async def examine(self, name: str) -> tuple[int | None, int]:
+        """(UIDVALIDITY, number of messages), read-only: EXAMINE never changes \\Seen."""
+        uidvalidity: int | None = None
+        exists = 0
+        for response in await self.command(f"EXAMINE {self.mailbox_argument(name)}"):
+            words = response.text.split(" ")
+            code, value = response_code(response.text)
+            if code == "UIDVALIDITY" and value.isdigit():
+                uidvalidity = int(value)
+            if len(words) >= 3 and words[2].upper() == "EXISTS" and words[1].isdigit():
+                exists = int(words[1])
+        return uidvalidity, exists
+
+    async def inventory(self) -> list[Stored]:
+        """Every message of the examined mailbox: UID, size, Message-ID, in one FETCH."""
+        found: list[Stored] = []
+        command = "UID FETCH 1:* (UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
+        for attributes in _fetched(await self.command(command)):
+            uid, size = attributes.get("UID"), attributes.get("RFC822.SIZE")
+            header = next(
+                (v for k, v in attributes.items() if k.startswith("BODY[")),
+                None,
+            )
+            if not (isinstance(uid, str) and uid.isdigit()):
+                continue
+            text = header if isinstance(header, bytes) else _text(header).encode()
+            found.append(
+                Stored(
+                    int(uid),
+                    int(size) if isinstance(size, str) and size.isdigit() else -1,
+                    message_id(text),
+                )
+            )
+        return found
+
+    async def bodies(self, uids: Sequence[int]) -> dict[int, bytes]:
+        """The full bytes of these messages of the examined mailbox (BODY.PEEK: \\Seen stays)."""
+        if not uids:
+            return {}
+        found: dict[int, bytes] = {}
+        for attributes in _fetched(
+            await self.command(f"UID FETCH {_uid_set(uids)} (UID BODY.PEEK[])")
+        ):
+            uid, body = attributes.get("UID"), attributes.get("BODY[]")
+            if isinstance(uid, str) and uid.isdigit():
+                found[int(uid)] = body if isinstance(body, bytes) else _text(body).encode()
+        return found
+
+    async def logout(self) -> None:
+        with contextlib.suppress(WireError, ImapError, asyncio.TimeoutError):
+            await asyncio.wait_for(self.command("LOGOUT"), self.timeout)
+        self.close()
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        self.wire.close()
+
+    def abort(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        self.wire.abort()
+
+    @property
+    def append_limit(self) -> int | None:
+        """APPENDLIMIT=n (RFC 7889 §3); None when the server names no global limit."""
+        for capability in self.capabilities:
+            if capability.startswith("APPENDLIMIT="):
+                value = capability.partition("=")[2]
+                if value.isdigit():
+                    return int(value)
+        return None
+
+
+class _Gather:
+    """Bytes waiting to be written together."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pieces: list[bytes] = []
+        self.size = 0
+
+    def add(self, piece: bytes) -> None:
+        self.pieces.append(piece)
+        self.size += len(piece)
+
+    async def flush(self) -> None:
+        if self.pieces:
+            self.session._write(b"".join(self.pieces))
+            self.pieces, self.size = [], 0
+            await self.session.wire.drain(self.session.timeout)
+
+
+def _fetched(responses: list[Response]) -> list[dict[str, Item]]:
+    found = []
+    for response in responses:
+        words = response.text.split(" ", 3)
+        if len(words) < 4 or words[2].upper() != "FETCH":
+            continue
+        items = _parsed(Response(words[3], response.literals))
+        if items and isinstance(items[0], list):
+            found.append(pairs(items[0]))
+    return found
+
+
+def _parsed(response: Response) -> list[Item]:
+    """An answer the client cannot read ends the session: guessing at a FETCH could make a
+    message look absent and send it twice."""
+    try:
+        return parse(response.text, response.literals)
+    except ImapSyntaxError as exc:
+        raise ImapError(
+            f"the server's answer cannot be read ({exc}): {response.text[:120]!r}"
+        ) from None
+
+
+def _text(item: Item) -> str:
+    return item if isinstance(item, str) else ""
+
+
+def _uid_set(uids: Sequence[int]) -> str:
+    """Ranges where UIDs follow each other: 1:5,9,12:13."""
+    ordered = sorted(set(uids))
+    ranges: list[str] = []
+    start = previous = ordered[0]
+    for uid in [*ordered[1:], None]:
+        if uid is not None and uid == previous + 1:
+            previous = uid
+            continue
+        ranges.append(str(start) if start == previous else f"{start}:{previous}")
+        if uid is not None:
+            start = previous = uid
+    return ",".join(ranges)

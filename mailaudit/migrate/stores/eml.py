@@ -1,0 +1,101 @@
+"""Folders of `.eml` files: Windows Live Mail, Windows Mail, and messages saved one per file.
+
+Windows Live Mail keeps one `.eml` per message under `<Store Root>\\<account or Storage
+Folders>\\<folder>\\` (research `other-clients.md` §1); the folder list and the read and flag
+state are in its ESE database (`Mail.MSMessageStore`), which is not read. So the folders are the
+directories, and every message goes up as read (\\Seen): old mail migrated from a PC has been
+read, and thousands of "unread" messages on the new account would bury the new ones.
+INTERNALDATE: the newest Received, else Date, else the file's mtime.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from mailaudit.migrate.stores.base import Flag, SourceFolder, StoredMessage
+from mailaudit.migrate.stores.shared import (
+    HEADER_LIMIT,
+    MAX_DEPTH,
+    UnreadableStore,
+    add_folder,
+    file_wire_size,
+    header_block,
+    load_file,
+    message_date,
+    mtime_date,
+    read_head,
+    refusing_load,
+    role_for,
+)
+
+SEEN = frozenset({Flag.SEEN})
+
+
+def eml_files(directory: Path) -> list[str]:
+    with os.scandir(directory) as scan:
+        return sorted(
+            e.name
+            for e in scan
+            if e.name.lower().endswith(".eml")
+            and not e.name.startswith(".")
+            and e.is_file(follow_symlinks=False)
+        )
+
+
+class EmlStore:
+    """A folder tree whose directories hold `.eml` files."""
+
+    def __init__(self, root: Path) -> None:
+        if not root.is_dir():
+            raise UnreadableStore(root, "not a folder")
+        self.root = root
+        self._dirs: dict[SourceFolder, Path] = {}
+        try:
+            top: tuple[str, ...] = (root.name,)
+            found = [(top, root)] if eml_files(root) else []
+            found += self._walk(root, top if found else ())
+        except OSError as error:
+            raise UnreadableStore(root, error.strerror or str(error)) from error
+        if not found:
+            raise UnreadableStore(root, "no .eml files in it")
+        for path, directory in found:
+            add_folder(self._dirs, path, role_for(path), directory)
+
+    def folders(self) -> Iterator[SourceFolder]:
+        yield from self._dirs
+
+    def messages(self, folder: SourceFolder) -> Iterator[StoredMessage]:
+        directory = self._dirs[folder]
+        relative = directory.relative_to(self.root).as_posix()
+        for name in eml_files(directory):
+            yield _message(folder, directory / name, f"{relative}/{name}")
+
+    def _walk(self, directory: Path, parent: tuple[str, ...]) -> list[tuple[tuple[str, ...], Path]]:
+        found: list[tuple[tuple[str, ...], Path]] = []
+        if len(parent) >= MAX_DEPTH:
+            return found
+        with os.scandir(directory) as scan:
+            children = sorted(
+                e.name
+                for e in scan
+                if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
+            )
+        for name in children:
+            path = (*parent, name)
+            if eml_files(directory / name):
+                found.append((path, directory / name))
+            found += self._walk(directory / name, path)
+        return found
+
+
+def _message(folder: SourceFolder, path: Path, key: str) -> StoredMessage:
+    try:
+        size = file_wire_size(path)
+        date = message_date(header_block(read_head(path, HEADER_LIMIT))) or mtime_date(path)
+    except OSError as error:
+        reason = f"unreadable: {error.strerror or error}"
+        return StoredMessage(folder, key, 0, frozenset(), None, refusing_load(path, reason), reason)
+    skip = "empty message" if size == 0 else None
+    return StoredMessage(folder, key, size, SEEN, date, lambda: load_file(path), skip)

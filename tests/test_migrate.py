@@ -1,0 +1,699 @@
+"""`mailaudit migrate` against real Dovecot: fidelity, dedup, resume, server variants, safety.
+
+Each test has its own user on the server; what arrived is read back with imaplib, and what the
+server stored is counted from Dovecot's own log (the mail_log plugin writes each save).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mailaudit.cli import app
+
+from .conftest import tree_fingerprint
+from .migrate_lab import (
+    User,
+    bump,
+    bytes_in,
+    message,
+    migrate_conf,
+    new_user,
+    pool_users,
+    read_back,
+    saves,
+    write_maildir,
+)
+
+runner = CliRunner()
+HOST = "mail.example.test"
+WHEN = datetime(2019, 5, 17, 8, 30, 0, tzinfo=timezone.utc).timestamp()
+
+
+def start_dovecot(lab, tmp: Path, name: str, plugin: str = "", top: str = "", kind=None):  # type: ignore[no-untyped-def]
+    import labservers
+
+    folder = tmp / name
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    return (kind or labservers.Dovecot)(
+        folder,
+        lab["certs"],
+        "good",
+        "imap",
+        extra_conf=migrate_conf(plugin, top),
+        users=labservers.USERS + pool_users(),
+    ).start()
+
+
+@pytest.fixture(scope="module")
+def dovecot(lab, tmp_path_factory):  # type: ignore[no-untyped-def]
+    folder = Path(lab["certs"]).parent  # under the lab's world-readable folder
+    server = start_dovecot(lab, folder, f"migrate-{os.getpid()}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def variant(lab, request):  # type: ignore[no-untyped-def]
+    """A Dovecot with other settings, for one test: request.param = (plugin lines, top lines)."""
+    plugin, top = request.param
+    folder = Path(lab["certs"]).parent
+    server = start_dovecot(lab, folder, f"variant-{os.getpid()}-{time.monotonic_ns()}", plugin, top)
+    yield server
+    server.stop()
+
+
+def corpus(root: Path) -> dict[str, list[bytes]]:
+    """A small Maildir++: INBOX, Sent, Drafts, Trash, a non-ASCII folder, a nested folder.
+    Returns what should arrive, per server folder (CRLF line ends)."""
+    inbox = [
+        (message(1), "S", WHEN),
+        (message(2), "RS", WHEN + 60),
+        (message(3), "", WHEN + 120),
+        (message(4), "FS", WHEN + 180),
+        (message(5), "ST", WHEN + 240),  # trashed: never uploaded
+        (message(6, extra="X-Note: spät\n"), "S", WHEN),  # an 8-bit header
+    ]
+    write_maildir(root, "INBOX", inbox)
+    write_maildir(root, "Sent", [(message(7, "Sent"), "S", WHEN), (message(8, "Sent"), "PS", WHEN)])
+    write_maildir(root, "Drafts", [(message(9, "Drafts"), "DS", WHEN)])
+    write_maildir(root, "Trash", [(message(10, "Trash"), "S", WHEN)])
+    write_maildir(root, "Gr&APw-&AN8-e", [(message(11, "Gruesse"), "S", WHEN)])  # Grüße
+    write_maildir(root, "Archive.2019", [(message(12, "Archive/2019"), "S", WHEN)])
+    crlf = lambda data: data.replace(b"\n", b"\r\n")  # noqa: E731
+    return {
+        "INBOX": [crlf(m) for m, letters, _ in inbox if "T" not in letters],
+        "Gesendet": [crlf(message(7, "Sent")), crlf(message(8, "Sent"))],
+        "Entwurf": [crlf(message(9, "Drafts"))],
+        "Grüße": [crlf(message(11, "Gruesse"))],
+        "Archive/2019": [crlf(message(12, "Archive/2019"))],
+    }
+
+
+def migrate(lab, server, user: User, source: Path, state: Path, *extra: str, env=None):  # type: ignore[no-untyped-def]
+    args = [
+        "migrate",
+        "--from",
+        str(source),
+        "--to",
+        f"imaps://{user.name}@{HOST}:{server.ports['imaps']}",
+        "--password-env",
+        "MIGRATE_PASSWORD",
+        "--ca-file",
+        str(lab["certs"] / "ca.crt"),
+        "--dns-server",
+        f"127.0.0.1:{lab['dns'].port}",
+        "--timeout",
+        "10",
+        "--state",
+        str(state),
+        *extra,
+    ]
+    before = tree_fingerprint(source) if source.is_dir() else source.read_bytes()
+    result = runner.invoke(app, args, env={"MIGRATE_PASSWORD": user.password, **(env or {})})
+    after = tree_fingerprint(source) if source.is_dir() else source.read_bytes()
+    assert after == before, "the source changed"  # bytes, modes and mtimes: every run
+    return result
+
+
+def test_maildir_arrives_byte_identical_with_flags_dates_and_folders(lab, dovecot, tmp_path):
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    expected = corpus(source)
+    before = tree_fingerprint(source)
+    result = migrate(lab, dovecot, user, source, tmp_path / "state.sqlite", "--verify", "full")
+    assert result.exit_code == 0, result.output + result.stderr
+    on_server = read_back(dovecot, user, lab["certs"])
+    for folder, messages in expected.items():
+        assert sorted(m.data for m in on_server[folder]) == sorted(messages), folder
+    assert "Papierkorb" not in on_server or not on_server["Papierkorb"]  # Trash left out
+    inbox = {m.data.split(b"Subject: ")[1][:7]: m for m in on_server["INBOX"]}
+    assert inbox[b"test 1\r"].flags == {"\\Seen"}
+    assert inbox[b"test 2\r"].flags == {"\\Seen", "\\Answered"}
+    assert inbox[b"test 3\r"].flags == frozenset()
+    assert inbox[b"test 4\r"].flags == {"\\Seen", "\\Flagged"}
+    assert inbox[b"test 2\r"].internal_date.timestamp() == WHEN + 60
+    sent = {m.flags for m in on_server["Gesendet"]}
+    assert sent == {frozenset({"\\Seen"}), frozenset({"\\Seen", "$Forwarded"})}
+    assert on_server["Entwurf"][0].flags == {"\\Seen", "\\Draft"}
+    assert "10 uploaded message(s) compared byte for byte" in result.stdout
+    assert tree_fingerprint(source) == before
+    # A finished migration run again uploads nothing.
+    stored = saves(dovecot)
+    again = migrate(lab, dovecot, user, source, tmp_path / "state.sqlite")
+    assert again.exit_code == 0, again.output
+    assert saves(dovecot) == stored
+    assert " 0 uploaded, 10 already there" in again.stdout
+    assert tree_fingerprint(source) == before
+
+
+def test_dry_run_shows_the_map_and_sends_nothing(lab, dovecot, tmp_path):
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    corpus(source)
+    log_before = (dovecot.folder / "dovecot.log").read_text()
+    result = migrate(lab, dovecot, user, source, tmp_path / "state.sqlite", "--dry-run")
+    assert result.exit_code == 0, result.output
+    new_log = (dovecot.folder / "dovecot.log").read_text()[len(log_before) :]
+    assert ": save: " not in new_log and "Mailbox created: Archive" not in new_log
+    assert f"imap({user.name})" in new_log  # it did log in and look
+    out = result.stdout
+    assert "Plan (dry run)" in out and "Would upload" in out
+    assert "Sent" in out and "Gesendet" in out and "Grüße" in out and "Archive/2019" in out
+    assert "trash: only with --include-trash" in out
+    assert "10 would upload" in out and "1 skipped" in out
+    assert not (tmp_path / "state.sqlite").exists()
+
+
+def test_half_already_there_is_not_uploaded_again(lab, dovecot, tmp_path):
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    messages = [(message(n, size=n * 300), "S", WHEN + n) for n in range(20)]
+    write_maildir(source, "INBOX", messages)
+    for data, _, _ in messages[::2]:  # delivered earlier by the provider's own means
+        dovecot.deliver(user.name, data.replace(b"\n", b"\r\n"))
+    stored = saves(dovecot)
+    result = migrate(lab, dovecot, user, source, tmp_path / "state.sqlite")
+    assert result.exit_code == 0, result.output
+    assert saves(dovecot) - stored == 10
+    assert "10 uploaded, 10 already there" in result.stdout
+    assert "total 20/20 messages" in result.stderr  # progress goes to stderr
+    assert len(read_back(dovecot, user, lab["certs"])["INBOX"]) == 20
+
+
+def test_password_and_token_never_in_output_state_or_log(lab, dovecot, tmp_path):
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    corpus(source)
+    state = tmp_path / "state.sqlite"
+    result = migrate(lab, dovecot, user, source, state, "--format", "json")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["schema_version"] == 1 and document["migration"]["complete"] is True
+    folders = {f["source"]: f for f in document["migration"]["folders"]}
+    assert folders["Sent"]["target"] == "Gesendet" and folders["Sent"]["uploaded"] == 2
+    assert folders["Trash"]["skip"] == "trash: only with --include-trash"
+    token_user = new_user(dovecot)  # Dovecot takes the token as the passdb's password
+    token = token_user.password
+    counter = tmp_path / "token-runs"
+    command = f"echo run >> {counter}; echo {token}"
+    by_token = runner.invoke(
+        app,
+        [
+            "migrate", "--from", str(source), "--to",
+            f"imap://{token_user.name}@{HOST}:{dovecot.ports['imap']}",
+            "--token-command", command, "--ca-file", str(lab["certs"] / "ca.crt"),
+            "--dns-server", f"127.0.0.1:{lab['dns'].port}", "--state", str(state),
+            "--connections", "2",
+        ],
+    )  # fmt: skip
+    assert by_token.exit_code == 0, by_token.output + by_token.stderr
+    assert len(counter.read_text().splitlines()) >= 4  # survey, 2 uploads, verify: each asks
+    texts = [result.output, result.stderr, by_token.output, by_token.stderr]
+    stored = state.read_bytes() + b"".join(
+        p.read_bytes() for p in tmp_path.glob("state.sqlite*") if p != state
+    )
+    for secret in (user.password, token):
+        assert all(secret not in text for text in texts)
+        assert secret.encode() not in stored
+    rows = sqlite3.connect(state).execute("SELECT count(*) FROM sent WHERE state='done'")
+    assert rows.fetchone()[0] == 20
+
+
+def test_plaintext_is_refused(lab, tmp_path):
+    """imap:// to a server that offers no STARTTLS: no login, a clear one-line error."""
+    import labservers
+
+    class PlainDovecot(labservers.Dovecot):
+        def services(self) -> list[str]:
+            return ["imap"]  # no TLS anywhere: imaps cannot answer
+
+    server = start_dovecot(
+        lab, Path(lab["certs"]).parent, f"plain-{os.getpid()}", top="ssl = no\n", kind=PlainDovecot
+    )
+    try:
+        user = new_user(server)
+        source = tmp_path / "Maildir"
+        write_maildir(source, "INBOX", [(message(1), "S", WHEN)])
+        result = runner.invoke(
+            app,
+            [
+                "migrate", "--from", str(source), "--to",
+                f"imap://{user.name}@{HOST}:{server.ports['imap']}",
+                "--password-env", "P", "--dns-server", f"127.0.0.1:{lab['dns'].port}",
+                "--state", str(tmp_path / "s"),
+            ],
+            env={"P": user.password},
+        )  # fmt: skip
+        assert result.exit_code == 1
+        assert "refusing to log in without encryption" in result.stderr
+        assert "Login: user=" not in server.log()
+    finally:
+        server.stop()
+
+
+def test_bad_certificate_is_refused_unless_insecure(lab, tmp_path):
+    server = lab["wrongname"]
+    user = User("bob", "bob-secret")
+    source = tmp_path / "Maildir"
+    write_maildir(source, "INBOX", [(message(1), "S", WHEN)])
+    args = [
+        "migrate", "--from", str(source), "--to",
+        f"imaps://{user.name}@{HOST}:{server.ports['imaps']}",
+        "--password-env", "P", "--ca-file", str(lab["certs"] / "ca.crt"),
+        "--dns-server", f"127.0.0.1:{lab['dns'].port}", "--state", str(tmp_path / "s"),
+    ]  # fmt: skip
+    refused = runner.invoke(app, args, env={"P": user.password})
+    assert refused.exit_code == 1
+    assert "certificate failed verification" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    accepted = runner.invoke(app, [*args, "--insecure"], env={"P": user.password})
+    assert accepted.exit_code == 0, accepted.output + accepted.stderr
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [("", "imap_literal_minus = yes\nimap_capability = IMAP4rev1 SASL-IR LITERAL- NAMESPACE "
+      "UIDPLUS SPECIAL-USE\n")],
+    indirect=True,
+)  # fmt: skip
+def test_no_literal_plus_and_no_multiappend(lab, variant, tmp_path):
+    """LITERAL- (Gmail-like): small literals go at once, large ones wait for the go-ahead."""
+    user = new_user(variant)
+    source = tmp_path / "Maildir"
+    messages = [(message(n, size=(n % 3) * 6000), "S", WHEN + n) for n in range(30)]
+    write_maildir(source, "INBOX", messages)
+    result = migrate(lab, variant, user, source, tmp_path / "s", "--verify", "full")
+    assert result.exit_code == 0, result.output + result.stderr
+    got = sorted(m.data for m in read_back(variant, user, lab["certs"])["INBOX"])
+    assert got == sorted(m.replace(b"\n", b"\r\n") for m, _, _ in messages)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [("quota_max_mail_size = 20k", ""), ("", "imap_capability = +APPENDLIMIT=20480\n")],
+    indirect=True,
+    ids=["refused-by-server", "appendlimit-advertised"],
+)
+def test_messages_over_the_size_limit_are_reported_not_sent(lab, variant, tmp_path):
+    user = new_user(variant)
+    source = tmp_path / "Maildir"
+    write_maildir(
+        source,
+        "INBOX",
+        [(message(1), "S", WHEN), (message(2, size=40_000), "S", WHEN), (message(3), "", WHEN)],
+    )
+    result = migrate(lab, variant, user, source, tmp_path / "s")
+    assert result.exit_code == 1, result.output  # one message could not go: not complete
+    assert "1 skipped: larger than the server takes" in result.stdout
+    assert "2 uploaded" in result.stdout
+    assert len(read_back(variant, user, lab["certs"])["INBOX"]) == 2
+    if "APPENDLIMIT" in (variant.folder / "dovecot.conf").read_text():
+        assert bytes_in(variant, user) < 40_000  # known too large: never sent
+
+
+@pytest.mark.parametrize("variant", [("quota_rule = *:storage=60k", "")], indirect=True)
+def test_quota_running_out_stops_cleanly_and_a_later_run_continues(lab, variant, tmp_path):
+    user = new_user(variant)
+    source = tmp_path / "Maildir"
+    messages = [(message(n, size=10_000), "S", WHEN + n) for n in range(12)]
+    write_maildir(source, "INBOX", messages)
+    state = tmp_path / "s"
+    result = migrate(lab, variant, user, source, state, "--connections", "1")
+    assert result.exit_code == 1
+    assert "run again tomorrow to continue" in result.stdout
+    assert "not sent yet" in result.stdout
+    first = len(read_back(variant, user, lab["certs"])["INBOX"])
+    assert 0 < first < 12
+    # The quota grows (a paid plan, a new day): the same command finishes the job.
+    users = variant.folder / "users"
+    users.write_text(users.read_text().replace(
+        f"{user.name}:{{PLAIN}}{user.password}",
+        f"{user.name}:{{PLAIN}}{user.password}::::::userdb_quota_rule=*:storage=10M",
+    ))  # fmt: skip
+    bump(users)
+    again = migrate(lab, variant, user, source, state)
+    assert again.exit_code == 0, again.output
+    got = sorted(m.data for m in read_back(variant, user, lab["certs"])["INBOX"])
+    assert got == sorted(m.replace(b"\n", b"\r\n") for m, _, _ in messages)
+
+
+def test_connection_dropped_mid_append_loses_and_duplicates_nothing(lab, dovecot, tmp_path):
+    import delayproxy
+
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    messages = [(message(n, size=5000), "S", WHEN + n) for n in range(60)]
+    write_maildir(source, "INBOX", messages)
+    with delayproxy.DelayProxy("127.0.0.1", dovecot.ports["imaps"], cut_after=200_000) as proxy:
+        server = type("S", (), {"ports": {"imaps": proxy.port}})()
+        cut = migrate(lab, server, user, source, tmp_path / "s2", "--connections", "1")
+        assert proxy.cuts == 1
+    assert cut.exit_code == 0, cut.output + cut.stderr  # picked up again on its own
+    assert "connection lost" in cut.stderr
+    got = sorted(m.data for m in read_back(dovecot, user, lab["certs"])["INBOX"])
+    assert got == sorted(m.replace(b"\n", b"\r\n") for m, _, _ in messages)
+    assert "60 uploaded, 0 already there" in cut.stdout
+
+
+def test_killed_at_several_points_then_resumed(lab, dovecot, tmp_path):
+    """SIGKILL or Ctrl-C mid-run (the ledger and the server in any state), then the same
+    command again: every message exactly once."""
+    source = tmp_path / "Maildir"
+    messages = [(message(n, size=(n % 7) * 4000), "S", WHEN + n) for n in range(400)]
+    write_maildir(source, "INBOX", messages)
+    before = tree_fingerprint(source)
+    expected = sorted(m.replace(b"\n", b"\r\n") for m, _, _ in messages)
+    for point, how in ((1, signal.SIGKILL), (150, signal.SIGINT), (330, signal.SIGKILL)):
+        user = new_user(dovecot)
+        state = tmp_path / f"state-{point}.sqlite"
+        base = saves(dovecot)
+        command = [
+            sys.executable, "-m", "mailaudit", "migrate", "--from", str(source), "--to",
+            f"imaps://{user.name}@{HOST}:{dovecot.ports['imaps']}", "--password-env", "P",
+            "--ca-file", str(lab["certs"] / "ca.crt"),
+            "--dns-server", f"127.0.0.1:{lab['dns'].port}", "--state", str(state),
+            "--connections", "1", "-q",
+        ]  # fmt: skip
+        env = {**os.environ, "P": user.password}
+        first_err = (tmp_path / f"first-{point}.err").open("wb")
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=first_err)
+        deadline = time.monotonic() + 60
+        while saves(dovecot) - base < point and time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            time.sleep(0.002)
+        process.send_signal(how)  # SIGINT: Ctrl-C, which must end the run promptly
+        process.wait(timeout=30)
+        killed_at = saves(dovecot) - base
+        assert killed_at < 400, "the run finished before it could be killed"
+        done = subprocess.run(command, env=env, capture_output=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr.decode()
+        got = sorted(m.data for m in read_back(dovecot, user, lab["certs"])["INBOX"])
+        twice = len(got) - len(set(got))
+        lost = len(set(expected) - set(got))
+        first = (tmp_path / f"first-{point}.err").read_text()
+        assert (twice, lost) == (0, 0), f"killed after {killed_at}: {first!r} {done.stderr!r}"
+        assert got == expected
+    assert tree_fingerprint(source) == before
+
+
+@pytest.mark.parametrize("utf8_accept", [True, False], ids=["utf8-accept", "refuses-8bit"])
+def test_a_server_that_refuses_8bit_headers(lab, tmp_path, utf8_accept):
+    """RFC 6855 §4: a UTF8=ACCEPT server refuses raw 8-bit header fields in a plain APPEND;
+    they go as `UTF8 (~{n})` after ENABLE. A server without it that refuses them: reported."""
+    from . import fake_imap
+
+    source = tmp_path / "Maildir"
+    messages = [(message(1), "S", WHEN), (message(2, extra="X-Note: spät\n"), "S", WHEN),
+                (message(3, size=9000), "", WHEN)]  # fmt: skip
+    write_maildir(source, "INBOX", messages)
+    fake = fake_imap.FakeImap(lab["certs"] / "good.crt", lab["certs"] / "good.key", utf8_accept)
+    with fake_imap.serving(fake) as server:
+        shim = type("S", (), {"ports": {"imaps": server.port}})()
+        result = migrate(lab, shim, User("pat", "pat-secret"), source, tmp_path / "s")
+    stored = server.mailboxes["INBOX"]
+    if utf8_accept:
+        assert result.exit_code == 0, result.output + result.stderr
+        assert sorted(s.data for s in stored) == sorted(
+            m.replace(b"\n", b"\r\n") for m, _, _ in messages
+        )
+        assert [s.as_utf8 for s in stored].count(True) == 1
+    else:
+        assert result.exit_code == 1
+        assert len(stored) == 2
+        assert "1 failed: [CANNOT] 8-bit header fields need an UTF8 APPEND" in result.stdout
+
+
+def test_a_30_mb_message_arrives_whole(lab, dovecot, tmp_path):
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    big = message(1, size=30 * 1024 * 1024)
+    write_maildir(source, "INBOX", [(big, "S", WHEN), (message(2), "S", WHEN)])
+    result = migrate(lab, dovecot, user, source, tmp_path / "s", "--verify", "full")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "2 uploaded message(s) compared byte for byte" in result.stdout
+    got = sorted(len(m.data) for m in read_back(dovecot, user, lab["certs"])["INBOX"])
+    assert got[-1] == len(big.replace(b"\n", b"\r\n"))
+
+
+def test_account_from_a_scan_of_a_mounted_disk(lab, dovecot, tmp_path, machine):
+    """--account ID: the account's local store from an offline scan under --root (a
+    Thunderbird profile whose POP3 account keeps its mail in the maildir store)."""
+    from .conftest import audit, by_name, pop_and_imap, write_profile
+
+    profile = write_profile(machine / "home" / "pat", pop_and_imap())
+    inbox = profile / "Mail" / "pop.pop.test" / "Inbox"
+    for sub in ("cur", "new", "tmp"):
+        (inbox / sub).mkdir(parents=True)
+    (inbox / "cur" / "1.eml").write_bytes(b"X-Mozilla-Status: 0001\n" + message(1))
+    (inbox / "cur" / "2.eml").write_bytes(b"X-Mozilla-Status: 0000\n" + message(2))
+    account = by_name(audit(machine))["POP account"]
+    before = tree_fingerprint(machine)
+    user = new_user(dovecot)
+    result = runner.invoke(
+        app,
+        [
+            "migrate", "--account", account.id, "--root", str(machine), "--to",
+            f"imaps://{user.name}@{HOST}:{dovecot.ports['imaps']}", "--password-env", "P",
+            "--ca-file", str(lab["certs"] / "ca.crt"),
+            "--dns-server", f"127.0.0.1:{lab['dns'].port}", "--state", str(tmp_path / "s"),
+        ],
+        env={"P": user.password},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + result.stderr
+    inbox_on_server = read_back(dovecot, user, lab["certs"])["INBOX"]
+    assert sorted(m.flags for m in inbox_on_server) == [frozenset(), frozenset({"\\Seen"})]
+    assert tree_fingerprint(machine) == before
+    unknown = runner.invoke(
+        app,
+        ["migrate", "--account", "nope", "--root", str(machine), "--to", "imaps://u@h",
+         "--password-env", "P"],
+        env={"P": "x"},
+    )  # fmt: skip
+    assert unknown.exit_code == 2
+    assert "--account nope: no such account" in unknown.stderr
+
+
+REPO = Path(__file__).resolve().parent.parent
+STORES = REPO / "tests" / "fixtures" / "mailstores"  # written by Outlook, Apple Mail (Tika)
+
+
+def real_store(kind: str, tmp: Path) -> Path:
+    """A store written by another program, or laid out as its client lays it out."""
+    if kind == "thunderbird-mbox":  # a real Thunderbird's POP store, deleted-not-compacted mail
+        return REPO / "tests" / "fixtures" / "thunderbird-pop" / "Mail" / "127.0.0.1"
+    if kind == "thunderbird-maildir":  # the same account in Thunderbird's maildir store
+        return REPO / "tests" / "fixtures" / "thunderbird-pop" / "maildir-store" / "127.0.0.1"
+    if kind in ("pst", "pst-body-types"):
+        return STORES / ("testPST.pst" if kind == "pst" else "testPST_variousBodyTypes.pst")
+    if kind == "mbox":  # named as Thunderbird names its mbox files: no extension
+        (tmp / "Mail").mkdir()
+        (tmp / "Mail" / "Archive").write_bytes((STORES / "complex.mbox").read_bytes())
+        return tmp / "Mail" / "Archive"
+    if kind == "emlx":
+        box = tmp / "Mail" / "INBOX.mbox" / "Messages"
+        box.mkdir(parents=True)
+        (box / "1234.emlx").write_bytes((STORES / "testEMLX.emlx").read_bytes())
+        return tmp / "Mail"
+    if kind == "mh":
+        root = tmp / "Mail"
+        for folder in ("inbox", "archive"):
+            (root / folder).mkdir(parents=True)
+        for n in (1, 2, 3):
+            (root / "inbox" / str(n)).write_bytes(message(n))
+            (root / "archive" / str(n)).write_bytes(message(n + 10))
+        (root / "archive" / ".mh_sequences").write_bytes(b"unseen: 2\nflagged: 1\nreplied: 3\n")
+        return root
+    if kind == "eml":
+        root = tmp / "Windows Live Mail" / "Storage Folders"
+        (root / "Inbox").mkdir(parents=True)
+        (root / "Sent Items").mkdir(parents=True)
+        (root / "Inbox" / "00294823-00000147.eml").write_bytes(message(1))
+        (root / "Sent Items" / "1.eml").write_bytes(message(2, "Sent"))
+        return tmp / "Windows Live Mail"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "thunderbird-mbox",
+        "thunderbird-maildir",
+        "mbox",
+        "emlx",
+        "pst",
+        "pst-body-types",
+        "mh",
+        "eml",
+    ],
+)
+def test_every_reader_arrives_as_it_reads(lab, dovecot, tmp_path, kind):
+    """Fidelity per reader: what each reader yields (bytes, flags, date) is what the server
+    holds; what it marks never to upload (deleted, not compacted) is not there."""
+    from mailaudit.migrate.stores import detect_format, open_store
+
+    if kind.startswith("pst") and not os.environ.get("CI"):
+        pytest.importorskip("pypff")  # the mailaudit[pst] extra, which the test extra brings
+    source = real_store(kind, tmp_path)
+    store = open_store(source, detect_format(source))
+    wanted, never = [], []
+    for folder in store.folders():
+        for stored in store.messages(folder):
+            data = stored.load()
+            if stored.skip:
+                never.append(data)
+                continue
+            when = int(stored.internal_date.timestamp()) if stored.internal_date else None
+            wanted.append((data, frozenset(f.value for f in stored.flags), when))
+    assert wanted
+    before = tree_fingerprint(source)
+    user = new_user(dovecot)
+    result = migrate(lab, dovecot, user, source, tmp_path / "s", "--include-trash",
+                     "--include-junk", "--verify", "full")  # fmt: skip
+    assert result.exit_code == 0, result.output + result.stderr
+    on_server = [
+        m for messages in read_back(dovecot, user, lab["certs"]).values() for m in messages
+    ]
+    got = [
+        (m.data, m.flags, int(m.internal_date.timestamp()) if w[2] is not None else None)
+        for m, w in zip(
+            sorted(on_server, key=lambda m: m.data), sorted(wanted, key=lambda w: w[0]), strict=True
+        )
+    ]
+    assert sorted(got) == sorted(wanted)
+    assert not any(data in {m.data for m in on_server} for data in never)
+    if kind == "thunderbird-mbox":
+        assert never, "the real store holds deleted, not yet compacted messages"
+    assert tree_fingerprint(source) == before
+
+
+def test_a_folder_name_the_server_refuses_fails_alone(lab, dovecot, tmp_path):
+    """Dovecot's Maildir++ takes no '.' in a name: that folder is reported, the rest goes."""
+    root = tmp_path / "Mail"
+    for folder in ("inbox", "v1.2"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "1").write_bytes(message(1, folder))
+    user = new_user(dovecot)
+    result = migrate(lab, dovecot, user, root, tmp_path / "s")
+    assert result.exit_code == 1
+    assert "1 failed: the server refused the folder" in result.stdout
+    assert len(read_back(dovecot, user, lab["certs"])["INBOX"]) == 1
+
+
+def test_a_maildir_dovecot_wrote_moves_to_another_account(lab, dovecot, tmp_path):
+    """A Maildir written by a real server (Dovecot's own store of one user, with its
+    dovecot-keywords file for $Forwarded) arrives in another account as it is there."""
+    first, second = new_user(dovecot), new_user(dovecot)
+    source = tmp_path / "Maildir"
+    corpus(source)
+    assert migrate(lab, dovecot, first, source, tmp_path / "s1").exit_code == 0
+    written = dovecot.folder / "home" / first.name / "Maildir"
+    result = migrate(lab, dovecot, second, written, tmp_path / "s2", "--verify", "full")
+    assert result.exit_code == 0, result.output + result.stderr
+    want = read_back(dovecot, first, lab["certs"])
+    got = read_back(dovecot, second, lab["certs"])
+    for folder, messages in want.items():
+        key = lambda m: m.data  # noqa: E731
+        assert [(m.data, m.flags, m.internal_date) for m in sorted(got[folder], key=key)] == [
+            (m.data, m.flags, m.internal_date) for m in sorted(messages, key=key)
+        ], folder
+
+
+def test_a_throttling_server_ends_the_run_cleanly(lab, tmp_path):
+    from . import fake_imap
+
+    source = tmp_path / "Maildir"
+    write_maildir(source, "INBOX", [(message(n), "S", WHEN + n) for n in range(6)])
+    fake = fake_imap.FakeImap(
+        lab["certs"] / "good.crt", lab["certs"] / "good.key", False, throttle_after=2
+    )
+    with fake_imap.serving(fake) as server:
+        shim = type("S", (), {"ports": {"imaps": server.port}})()
+        result = migrate(lab, shim, User("pat", "pat-secret"), source, tmp_path / "s",
+                         "--connections", "1")  # fmt: skip
+    assert result.exit_code == 1
+    assert "[THROTTLED]" in result.stdout and "run again tomorrow to continue" in result.stdout
+    assert "4 not sent yet" in result.stdout
+    assert len(server.mailboxes["INBOX"]) == 2
+
+
+def test_a_folder_too_large_to_keep_listed_is_read_again(lab, dovecot, tmp_path, monkeypatch):
+    monkeypatch.setattr("mailaudit.migrate.run.KEEP_LISTED", 3)
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    messages = [(message(n), "S", WHEN + n) for n in range(8)]
+    write_maildir(source, "INBOX", messages)
+    result = migrate(lab, dovecot, user, source, tmp_path / "s")
+    assert result.exit_code == 0, result.output
+    got = sorted(m.data for m in read_back(dovecot, user, lab["certs"])["INBOX"])
+    assert got == sorted(m.replace(b"\n", b"\r\n") for m, _, _ in messages)
+
+
+def test_messages_without_message_id_are_known_by_their_bytes(lab, dovecot, tmp_path):
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    messages = [
+        (f"From: a@example.test\nSubject: no id {n}\n\nbody {n}\n".encode(), "S", WHEN + n)
+        for n in range(10)
+    ]
+    write_maildir(source, "INBOX", messages)
+    for data, _, _ in messages[:4]:
+        dovecot.deliver(user.name, data.replace(b"\n", b"\r\n"))
+    result = migrate(lab, dovecot, user, source, tmp_path / "s")
+    assert result.exit_code == 0, result.output
+    assert "6 uploaded, 4 already there" in result.stdout
+    again = migrate(lab, dovecot, user, source, tmp_path / "s")
+    assert " 0 uploaded, 10 already there" in again.stdout
+    assert len(read_back(dovecot, user, lab["certs"])["INBOX"]) == 10
+
+
+def test_a_changed_uidvalidity_falls_back_to_message_ids(lab, dovecot, tmp_path):
+    """UIDs the ledger holds mean nothing under another UIDVALIDITY (RFC 9051 §2.3.1.1):
+    the messages are then found by Message-ID, and none is sent again."""
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    write_maildir(source, "INBOX", [(message(n), "S", WHEN + n) for n in range(5)])
+    state = tmp_path / "s"
+    assert migrate(lab, dovecot, user, source, state).exit_code == 0
+    with sqlite3.connect(state) as db:
+        # Under the new UIDVALIDITY the old UIDs name other messages: trusted, they would
+        # make the last message look absent and send it twice.
+        changed = db.execute(
+            "UPDATE sent SET uidvalidity = uidvalidity + 1, uid = uid + 1"
+        ).rowcount
+    assert changed == 5
+    stored = saves(dovecot)
+    again = migrate(lab, dovecot, user, source, state)
+    assert again.exit_code == 0 and " 0 uploaded, 5 already there" in again.stdout
+    assert saves(dovecot) == stored
+
+
+def test_an_unreadable_fetch_answer_ends_the_run_in_one_line(lab, tmp_path):
+    """Guessing at what is on the server could send a message twice: it stops instead."""
+    from . import fake_imap
+
+    source = tmp_path / "Maildir"
+    write_maildir(source, "INBOX", [(message(1), "S", WHEN)])
+    fake = fake_imap.FakeImap(
+        lab["certs"] / "good.crt", lab["certs"] / "good.key", False, garbled_fetch=True
+    )
+    fake.mailboxes["INBOX"].append(fake_imap.Stored(b"Subject: x\r\n\r\ny\r\n", "", False))
+    with fake_imap.serving(fake) as server:
+        shim = type("S", (), {"ports": {"imaps": server.port}})()
+        result = migrate(lab, shim, User("pat", "pat-secret"), source, tmp_path / "s")
+    assert result.exit_code == 1
+    assert "the server's answer cannot be read" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert len(server.mailboxes["INBOX"]) == 1  # nothing sent

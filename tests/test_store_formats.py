@@ -1,0 +1,89 @@
+"""Every store format: detected, opened and read; nothing opened for writing, nothing created."""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+import plistlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mailaudit.migrate.stores import StoreFormat, UnreadableStore, detect_format, open_store
+
+from .storecheck import read_all, untouched
+
+STORES = Path(__file__).parent / "fixtures" / "mailstores"
+THUNDERBIRD = Path(__file__).parent / "fixtures" / "thunderbird-pop" / "Mail" / "127.0.0.1"
+MESSAGE = b"Subject: hi\nMessage-ID: <x@example.test>\n\nhello\n"
+
+
+def sample(fmt: StoreFormat, folder: Path) -> Path:
+    """A small store of each format, real where we have one."""
+    if fmt is StoreFormat.MBOX:
+        return THUNDERBIRD
+    if fmt is StoreFormat.PST:
+        return STORES / "testPST.pst"
+    root = folder / fmt.value
+    if fmt is StoreFormat.MAILDIR:
+        for sub in ("cur", "new", "tmp", ".Sent/cur", ".Sent/new", ".Sent/tmp"):
+            (root / sub).mkdir(parents=True)
+        (root / "cur" / "1700000000.1.host:2,S").write_bytes(MESSAGE)
+    elif fmt is StoreFormat.EMLX:
+        (root / "INBOX.mbox" / "Messages").mkdir(parents=True)
+        shutil.copy(STORES / "testEMLX.emlx", root / "INBOX.mbox" / "Messages" / "1.emlx")
+        (root / "INBOX.mbox" / "Info.plist").write_bytes(plistlib.dumps({"a": 1}))
+    elif fmt is StoreFormat.MH:
+        (root / "inbox").mkdir(parents=True)
+        (root / "inbox" / "1").write_bytes(MESSAGE)
+        (root / "inbox" / ".mh_sequences").write_bytes(b"unseen: 1\n")
+    elif fmt is StoreFormat.EML:
+        (root / "Inbox").mkdir(parents=True)
+        (root / "Inbox" / "a.eml").write_bytes(MESSAGE)
+    return root
+
+
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+@pytest.mark.parametrize("fmt", list(StoreFormat))
+def test_every_format_is_detected_opened_and_read_only(fmt, tmp_path, monkeypatch):
+    store = sample(fmt, tmp_path)
+    assert detect_format(store) is fmt
+    opened: list[tuple[str, int]] = []
+    real_os_open, real_open = os.open, builtins.open
+
+    def os_open(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append((str(path), flags))
+        assert not flags & WRITE_FLAGS, f"{path} opened with flags {flags:#o}"
+        return real_os_open(path, flags, *args, **kwargs)
+
+    def open_(file, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not isinstance(file, int):
+            opened.append((str(file), 0))
+        assert not set(mode) & set("wax+"), f"{file} opened with mode {mode}"
+        return real_open(file, mode, *args, **kwargs)
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"a store reader changed the file system: {args}")
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(builtins, "open", open_)
+    monkeypatch.setattr(io, "open", open_)
+    for name in ("mkdir", "makedirs", "rename", "replace", "remove", "unlink", "utime", "rmdir"):
+        monkeypatch.setattr(os, name, refuse)
+    with untouched(store.parent):
+        got = read_all(open_store(store, fmt))
+    monkeypatch.undo()
+    assert got and any(got.values())
+    assert opened  # the spy saw the reads, so it would have seen a write
+
+
+def test_bad_paths_are_one_line_errors(tmp_path):
+    (tmp_path / "notes.txt").write_bytes(b"hello\n")
+    for path in (tmp_path / "missing", tmp_path / "notes.txt", tmp_path):
+        with pytest.raises(UnreadableStore) as caught:
+            detect_format(path)
+        assert "\n" not in str(caught.value) and str(path) in str(caught.value)
