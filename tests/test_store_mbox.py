@@ -244,6 +244,6 @@ def test_block_and_line_sizes_do_not_change_the_bytes(tmp_path_factory, pieces):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(shared, "CHUNK", 7)
         cut = [(m.size, m.load()) for m in read_all(MboxStore(folder))[("Inbox",)]]
-        patch.setattr(mbox, "LINE_LIMIT", 5)
+        patch.setattr(mbox, "LINE_LIMIT", 8)
         read_all(MboxStore(folder))
     assert cut == normal

@@ -308,18 +308,19 @@ def _unescaped(path: Path, start: int, end: int, mboxrd: bool) -> Iterator[bytes
     for block in read_chunks(path, start, end - start):
         data = carry + block
         cut = data.rfind(b"\n") + 1
-        if cut == 0:
+        ends_line = cut > 0
+        if not ends_line:
             if len(data) <= LINE_LIMIT:
                 carry = data
                 continue
             cut = len(data)  # an overlong line: out it goes, checked at its start only
         head, carry = data[:cut], data[cut:]
-        if not at_line_start:
+        if not at_line_start:  # the rest of an overlong line: never escaped
             first = head.find(b"\n") + 1 or len(head)
             yield head[:first]
             head = head[first:]
         yield escaped.sub(rb"\1", head)
-        at_line_start = head.endswith(b"\n") or (not head and at_line_start)
+        at_line_start = ends_line
     if carry:
         yield carry[1:] if at_line_start and is_escaped(carry, mboxrd) else carry
 
