@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages the test suite runs for real: Dovecot (IMAP/POP3), dnsmasq (DNS),
-# hivex (registry hives), openssl (test certificates), iproute2 (loopback in `unshare -n`) and
-# isync (mbsync writes the Maildir stores the migrate readers are tested on).
+# hivex (registry hives), openssl (test certificates), iproute2 (loopback in `unshare -n`),
+# isync and mutt (mbsync and mutt write the Maildir and MH stores the migrate readers are
+# tested on; mutt runs under script(1) from bsdutils).
 # Does nothing when they are all there; needs root (or sudo) when they are not.
 set -eu
-PACKAGES="dovecot-imapd dovecot-pop3d dnsmasq-base libhivex-bin libwin-hivex-perl iproute2 openssl isync"
+PACKAGES="dovecot-imapd dovecot-pop3d dnsmasq-base libhivex-bin libwin-hivex-perl iproute2 openssl isync mutt bsdutils"
 missing=""
-for tool in dovecot doveadm dnsmasq hivexregedit hivexsh ip openssl mbsync; do
+for tool in dovecot doveadm dnsmasq hivexregedit hivexsh ip openssl mbsync mutt script; do
     PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -z "$missing" ] && exit 0
