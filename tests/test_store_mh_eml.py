@@ -135,6 +135,7 @@ def test_any_sequences_file_reads_without_error(tmp_path_factory, text):
 
 
 MUTTRC = """\
+set hostname=localhost.invalid
 set mbox_type=MH
 set folder={folder}
 set confirmcreate=no
