@@ -87,3 +87,15 @@ def test_bad_paths_are_one_line_errors(tmp_path):
         with pytest.raises(UnreadableStore) as caught:
             detect_format(path)
         assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_a_thunderbird_mail_folder_with_one_folder_per_account(tmp_path):
+    mail = tmp_path / "Mail"
+    shutil.copytree(THUNDERBIRD, mail / "pop.example.test")
+    (mail / "Local Folders").mkdir()
+    (mail / "Local Folders" / "Trash").write_bytes(b"")
+    (mail / "Local Folders" / "Trash.msf").write_bytes(b"")
+    assert detect_format(mail) is StoreFormat.MBOX
+    folders = {f.path for f in open_store(mail, StoreFormat.MBOX).folders()}
+    assert ("pop.example.test", "Inbox", "Büro") in folders
+    assert ("Local Folders", "Trash") in folders

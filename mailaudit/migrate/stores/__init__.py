@@ -60,7 +60,9 @@ def detect_format(path: Path) -> StoreFormat:
         children = sorted(path.iterdir())
         if is_maildir(path) or any(is_maildir(p) for p in children):
             return StoreFormat.MAILDIR
-        if any(is_mbox_file(p) for p in children):
+        if any(is_mbox_file(p) for p in children) or any(
+            is_mbox_file(p) for child in children if _is_folder(child) for p in child.iterdir()
+        ):  # a Thunderbird Mail/ folder: one folder per account, mbox files in each
             return StoreFormat.MBOX
         if _has_apple_mailboxes(path):
             return StoreFormat.EMLX
@@ -97,3 +99,7 @@ def _has_eml_files(path: Path, depth: int = 3) -> bool:
     except OSError:
         return False
     return depth > 0 and any(_has_eml_files(child, depth - 1) for child in children)
+
+
+def _is_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
