@@ -1,7 +1,25 @@
 """One reader per local mail format: mbox, maildir, mh, emlx, pst, eml.
 
-fmt = detect_format(path)        # StoreFormat, or UnreadableStore with the reason
-store = open_store(path, fmt)    # a StoreReader; nothing is written, locked or created
+    fmt = detect_format(path)        # StoreFormat, or UnreadableStore with the reason
+    store = open_store(path, fmt)    # a StoreReader; nothing is written, locked or created
+    for folder in store.folders(): ...
+        for message in store.messages(folder): ...   # one StoredMessage at a time
+
+What a path can be, per format:
+
+- mbox: one mbox file, a Thunderbird/SeaMonkey account folder (`Mail/Local Folders`, with
+  `.sbd` subfolders), or a `Mail/` folder holding several of them.
+- maildir: a Maildir++ tree (its top is INBOX), a KMail or Thunderbird maildir tree, or one
+  maildir.
+- emlx: an Apple Mail account folder (`V10/<UUID>`), a `Mail/V<n>` folder, or one `.mbox`.
+- mh: a Claws Mail, Sylpheed or nmh mail folder (`~/Mail`) or one MH folder.
+- eml: a folder tree of `.eml` files (Windows Live Mail's store root or one of its folders).
+- pst: one `.pst` or `.ost` file (needs the `pst` extra).
+
+A message's `key` is stable while the store is unchanged (mbox keys are byte offsets, so a
+Thunderbird compaction renumbers them: match on Message-ID then). `size` is len(load()), known
+without holding the bytes. Only PST messages are rebuilt (same bytes on every run); every other
+reader gives the stored bytes with CRLF line ends (and mbox unescaping).
 """
 
 from __future__ import annotations
