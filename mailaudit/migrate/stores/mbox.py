@@ -56,6 +56,7 @@ from mailaudit.migrate.stores.shared import (
     read_chunks,
     read_head,
     role_for,
+    unreadable_as_store_error,
 )
 
 LINE_LIMIT = 64 * 1024  # longer lines are read in pieces; only line starts matter here
@@ -331,7 +332,8 @@ def _escape_pattern(mboxrd: bool, limit: int) -> re.Pattern[bytes]:
 
 
 def load_message(path: Path, start: int, end: int, mboxrd: bool) -> bytes:
-    return join_chunks(crlf_chunks(_unescaped(path, start, end, mboxrd)))
+    with unreadable_as_store_error(path):
+        return join_chunks(crlf_chunks(_unescaped(path, start, end, mboxrd)))
 
 
 def _unescaped(path: Path, start: int, end: int, mboxrd: bool) -> Iterator[bytes]:

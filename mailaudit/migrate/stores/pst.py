@@ -45,6 +45,7 @@ from mailaudit.migrate.stores.shared import (
     read_head,
     refusing_load,
     role_for,
+    unreadable_as_store_error,
 )
 
 INSTALL_HINT = "reading PST files needs the optional PST support: pip install 'mailaudit[pst]'"
@@ -147,7 +148,8 @@ class PstStore:
             )
 
         def load() -> bytes:
-            return rebuild(place.get_sub_message(index))[0]
+            with unreadable_as_store_error(self.path):
+                return rebuild(place.get_sub_message(index))[0]
 
         return StoredMessage(
             folder=folder,

@@ -12,6 +12,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -114,8 +115,22 @@ def file_wire_size(path: Path) -> int:
     return wire_size(crlf_chunks(read_chunks(path)))
 
 
-def load_file(path: Path) -> bytes:
-    return join_chunks(crlf_chunks(read_chunks(path)))
+def load_file(path: Path, offset: int = 0, length: int | None = None) -> bytes:
+    """A message file (or a range of one) as it goes on the wire."""
+    with unreadable_as_store_error(path):
+        return join_chunks(crlf_chunks(read_chunks(path, offset, length)))
+
+
+@contextmanager
+def unreadable_as_store_error(path: Path) -> Iterator[None]:
+    """load() fails with UnreadableStore only, also when a file went away or shrank after the
+    store was listed (a client running, a disk failing)."""
+    try:
+        yield
+    except OSError as error:
+        raise UnreadableStore(
+            path, f"could not be read again: {error.strerror or error}"
+        ) from error
 
 
 def header_block(head: bytes) -> bytes:
