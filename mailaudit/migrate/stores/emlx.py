@@ -170,7 +170,7 @@ def _message(folder: SourceFolder, path: Path, key: str, attachments: Path | Non
         else:
             load = lambda: load_file(path, start, length)  # noqa: E731
             size = wire_size(crlf_chunks(read_chunks(path, start, length)))
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, UnreadableStore) as error:
         return skipped(f"unreadable: {error}")
     return StoredMessage(
         folder=folder,
