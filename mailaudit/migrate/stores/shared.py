@@ -27,8 +27,9 @@ MAX_DEPTH = 64  # deeper than any client nests folders: a bound on hostile or lo
 HEADER_LIMIT = 256 * 1024  # header bytes kept to read flags and dates; a header block is tiny
 
 
-class UnreadableStore(MailauditError):
-    """A store (or the path given for one) that cannot be read as the format asked for."""
+class UnreadableStore(MailauditError, OSError):
+    """A store (or the path given for one, or a message in it) that cannot be read as the format
+    asked for. An OSError too: whoever catches the operating system's read errors catches it."""
 
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
@@ -127,6 +128,8 @@ def unreadable_as_store_error(path: Path) -> Iterator[None]:
     store was listed (a client running, a disk failing)."""
     try:
         yield
+    except UnreadableStore:
+        raise
     except OSError as error:
         raise UnreadableStore(
             path, f"could not be read again: {error.strerror or error}"
