@@ -5,14 +5,14 @@
 # fetchmail, getmail6, mutt and neomutt, whose own reading of a config is the tests' oracle, and
 # unzip (Info-ZIP checks the backup archives), util-linux/mount (setpriv, unshare, tmpfs) and
 # isync (mbsync writes Maildir stores the migrate readers are tested on, and `make bench`
-# races `mailaudit migrate` against it).
+# races `mailaudit migrate` against it), and bsdutils (mutt writes MH folders under script(1)).
 # Does nothing when they are all there; needs root (or sudo) when they are not.
 set -eu
 PACKAGES="dovecot-imapd dovecot-pop3d dnsmasq-base libhivex-bin libwin-hivex-perl iproute2 openssl"
-PACKAGES="$PACKAGES chromium poppler-utils fetchmail getmail6 mutt neomutt unzip util-linux mount isync"
+PACKAGES="$PACKAGES chromium poppler-utils fetchmail getmail6 mutt neomutt unzip util-linux mount isync bsdutils"
 missing=""
 for tool in dovecot doveadm dnsmasq hivexregedit hivexsh ip openssl chromium pdftotext fetchmail \
-    getmail mutt neomutt unzip setpriv unshare mount mbsync; do
+    getmail mutt neomutt unzip setpriv unshare mount mbsync script; do
     PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -z "$missing" ] && exit 0

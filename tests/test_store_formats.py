@@ -87,3 +87,31 @@ def test_bad_paths_are_one_line_errors(tmp_path):
         with pytest.raises(UnreadableStore) as caught:
             detect_format(path)
         assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_a_thunderbird_mail_folder_with_one_folder_per_account(tmp_path):
+    mail = tmp_path / "Mail"
+    shutil.copytree(THUNDERBIRD, mail / "pop.example.test")
+    (mail / "Local Folders").mkdir()
+    (mail / "Local Folders" / "Trash").write_bytes(b"")
+    (mail / "Local Folders" / "Trash.msf").write_bytes(b"")
+    assert detect_format(mail) is StoreFormat.MBOX
+    folders = {f.path for f in open_store(mail, StoreFormat.MBOX).folders()}
+    assert ("pop.example.test", "Inbox", "Büro") in folders
+    assert ("Local Folders", "Trash") in folders
+
+
+def test_a_message_gone_after_listing_is_an_unreadable_store_error(tmp_path):
+    """A running client can delete or compact while we read: load() then fails cleanly."""
+    root = sample(StoreFormat.MAILDIR, tmp_path)
+    (message,) = next(iter(read_all(open_store(root, StoreFormat.MAILDIR)).values()))
+    next((root / "cur").iterdir()).unlink()
+    with pytest.raises(UnreadableStore, match="could not be read again"):
+        message.load()
+    mbox = tmp_path / "Inbox"
+    mbox.write_bytes(b"From - Mon Jan 01 00:00:00 2001\n" + MESSAGE)
+    store = open_store(mbox, StoreFormat.MBOX)
+    (message,) = store.messages(next(store.folders()))
+    mbox.write_bytes(b"From - Mon")  # compacted away under us
+    with pytest.raises(UnreadableStore):
+        message.load()

@@ -249,3 +249,18 @@ def test_two_folders_of_one_name_both_stay_and_deep_trees_end(tmp_path):
         mail(2),
     ]
     assert max(len(path) for path in got) <= 64
+
+
+def test_windows_info_delimiters_and_unknown_letters(tmp_path):
+    """mbsync's InfoDelimiter ';' and Evolution's '!' on Windows; letters a-z without a
+    dovecot-keywords file mean nothing we know."""
+    root = tmp_path / "box"
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True)
+    (root / "cur" / "1.a;2,FS").write_bytes(mail(1))
+    (root / "cur" / "2.b!2,RT").write_bytes(mail(2))
+    (root / "cur" / "3.c:2,Sab").write_bytes(mail(3))
+    one, two, three = read_all(MaildirStore(root))[("box",)]
+    assert one.flags == {Flag.FLAGGED, Flag.SEEN} and one.key == "./1.a"
+    assert two.skip and "trashed" in two.skip
+    assert three.flags == {Flag.SEEN}

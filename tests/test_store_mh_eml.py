@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import struct
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -129,3 +132,49 @@ def test_any_sequences_file_reads_without_error(tmp_path_factory, text):
     folder = tmp_path_factory.mktemp("s")
     (folder / ".mh_sequences").write_text(text, errors="surrogateescape")
     read_sequences(folder)
+
+
+MUTTRC = """\
+set hostname=localhost.invalid
+set mbox_type=MH
+set folder={folder}
+set confirmcreate=no
+set confirmappend=no
+set mark_old=no
+set quit=yes
+set move=no
+set record=""
+"""
+SOURCE = (
+    b"From a@example.test Mon Jan  1 00:00:00 2001\nStatus: RO\nX-Status: AF\nSubject: one\n"
+    b"Received: from a by b; Tue, 2 Jan 2001 03:04:05 +0100\n\nread, flagged, replied\n\n"
+    b"From a@example.test Mon Jan  1 00:00:00 2001\nSubject: two\nTo: b@example.test\n\nnew\n\n"
+    b"From a@example.test Mon Jan  1 00:00:00 2001\nStatus: RO\nSubject: three\n\nread\n"
+)
+
+
+def test_mh_written_by_mutt(tmp_path):
+    """mutt copies an mbox into an MH folder and keeps the state in .mh_sequences."""
+    if shutil.which("mutt") is None or shutil.which("script") is None:
+        pytest.fail("needs mutt and script: apt-get install mutt bsdutils")
+    (tmp_path / "src.mbox").write_bytes(SOURCE)
+    (tmp_path / "Mail").mkdir()
+    (tmp_path / "muttrc").write_text(MUTTRC.format(folder=tmp_path / "Mail"))
+    keys = "<tag-pattern>~A<enter><tag-prefix><copy-message>=Posteingang<enter><quit>"
+    command = f"mutt -n -F {tmp_path / 'muttrc'} -f {tmp_path / 'src.mbox'} -e 'push \"{keys}\"'"
+    # mutt wants a terminal: script(1) gives it one; it talks to no server here
+    subprocess.run(["script", "-qc", command, "/dev/null"], env={**os.environ, "TERM": "vt100",
+                   "HOME": str(tmp_path)}, stdin=subprocess.DEVNULL, capture_output=True,
+                   timeout=60, check=True)  # fmt: skip
+    folder = tmp_path / "Mail" / "Posteingang"
+    assert (folder / ".mh_sequences").exists(), "mutt wrote no MH folder"
+    with untouched(tmp_path / "Mail"):
+        got = read_all(MhStore(tmp_path / "Mail"))
+    one, two, three = got[("Posteingang",)]
+    assert one.flags == {Flag.SEEN, Flag.FLAGGED, Flag.ANSWERED}
+    assert two.flags == frozenset() and three.flags == {Flag.SEEN}
+    assert one.internal_date == datetime(2001, 1, 2, 2, 4, 5, tzinfo=timezone.utc)
+    assert MhStore(tmp_path / "Mail").folders().__next__().role is Role.INBOX
+    for message, number in zip((one, two, three), (1, 2, 3), strict=True):
+        assert message.load() == to_crlf((folder / str(number)).read_bytes())
+        assert b"Subject: " + (b"one", b"two", b"three")[number - 1] in message.load()

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from mailaudit import aio
 from mailaudit.migrate import identity
 from mailaudit.migrate.folders import FolderMap, ServerFolders, map_folders, special_use_pairs
 from mailaudit.migrate.imap_client import (
@@ -82,7 +83,7 @@ class StopRun(Exception):
 def run_migration(
     sources: Sequence[Source], options: MigrateOptions, progress: Progress | None = None
 ) -> MigrationOutcome:
-    return asyncio.run(migrate(sources, options, progress))
+    return aio.run(migrate(sources, options, progress))
 
 
 async def migrate(

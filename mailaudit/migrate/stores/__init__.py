@@ -1,7 +1,25 @@
 """One reader per local mail format: mbox, maildir, mh, emlx, pst, eml.
 
-fmt = detect_format(path)        # StoreFormat, or UnreadableStore with the reason
-store = open_store(path, fmt)    # a StoreReader; nothing is written, locked or created
+    fmt = detect_format(path)        # StoreFormat, or UnreadableStore with the reason
+    store = open_store(path, fmt)    # a StoreReader; nothing is written, locked or created
+    for folder in store.folders(): ...
+        for message in store.messages(folder): ...   # one StoredMessage at a time
+
+What a path can be, per format:
+
+- mbox: one mbox file, a Thunderbird/SeaMonkey account folder (`Mail/Local Folders`, with
+  `.sbd` subfolders), or a `Mail/` folder holding several of them.
+- maildir: a Maildir++ tree (its top is INBOX), a KMail or Thunderbird maildir tree, or one
+  maildir.
+- emlx: an Apple Mail account folder (`V10/<UUID>`), a `Mail/V<n>` folder, or one `.mbox`.
+- mh: a Claws Mail, Sylpheed or nmh mail folder (`~/Mail`) or one MH folder.
+- eml: a folder tree of `.eml` files (Windows Live Mail's store root or one of its folders).
+- pst: one `.pst` or `.ost` file (needs the `pst` extra).
+
+A message's `key` is stable while the store is unchanged (mbox keys are byte offsets, so a
+Thunderbird compaction renumbers them: match on Message-ID then). `size` is len(load()), known
+without holding the bytes. Only PST messages are rebuilt (same bytes on every run); every other
+reader gives the stored bytes with CRLF line ends (and mbox unescaping).
 """
 
 from __future__ import annotations
@@ -60,7 +78,9 @@ def detect_format(path: Path) -> StoreFormat:
         children = sorted(path.iterdir())
         if is_maildir(path) or any(is_maildir(p) for p in children):
             return StoreFormat.MAILDIR
-        if any(is_mbox_file(p) for p in children):
+        if any(is_mbox_file(p) for p in children) or any(
+            is_mbox_file(p) for child in children if _is_folder(child) for p in child.iterdir()
+        ):  # a Thunderbird Mail/ folder: one folder per account, mbox files in each
             return StoreFormat.MBOX
         if _has_apple_mailboxes(path):
             return StoreFormat.EMLX
@@ -97,3 +117,7 @@ def _has_eml_files(path: Path, depth: int = 3) -> bool:
     except OSError:
         return False
     return depth > 0 and any(_has_eml_files(child, depth - 1) for child in children)
+
+
+def _is_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()

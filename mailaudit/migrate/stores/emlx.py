@@ -41,11 +41,13 @@ from mailaudit.migrate.stores.shared import (
     header_block,
     header_values,
     join_chunks,
+    load_file,
     message_date,
     read_chunks,
     read_head,
     refusing_load,
     role_for,
+    unreadable_as_store_error,
     wire_size,
 )
 
@@ -166,9 +168,9 @@ def _message(folder: SourceFolder, path: Path, key: str, attachments: Path | Non
             load = lambda: _rejoined(path, start, length, attachments)  # noqa: E731
             size = len(load())
         else:
-            load = lambda: join_chunks(crlf_chunks(read_chunks(path, start, length)))  # noqa: E731
+            load = lambda: load_file(path, start, length)  # noqa: E731
             size = wire_size(crlf_chunks(read_chunks(path, start, length)))
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, UnreadableStore) as error:
         return skipped(f"unreadable: {error}")
     return StoredMessage(
         folder=folder,
@@ -219,10 +221,10 @@ def _trailer_state(trailer: bytes) -> tuple[frozenset[Flag], bool, datetime | No
 
 
 def _rejoined(path: Path, start: int, length: int, attachments: Path | None) -> bytes:
-    raw = b"".join(read_chunks(path, start, length))
-    return join_chunks(
-        crlf_chunks([_fill(raw, "", lambda number: _attachment(attachments, number))])
-    )
+    with unreadable_as_store_error(path):
+        raw = b"".join(read_chunks(path, start, length))
+        filled = _fill(raw, "", lambda number: _attachment(attachments, number))
+        return join_chunks(crlf_chunks([filled]))
 
 
 def _missing_parts(path: Path, start: int, length: int, attachments: Path | None) -> str | None:

@@ -45,6 +45,7 @@ from mailaudit.migrate.stores.shared import (
     read_head,
     refusing_load,
     role_for,
+    unreadable_as_store_error,
 )
 
 INSTALL_HINT = "reading PST files needs the optional PST support: pip install 'mailaudit[pst]'"
@@ -131,7 +132,11 @@ class PstStore:
 
     def messages(self, folder: SourceFolder) -> Iterator[StoredMessage]:
         place = self._places[folder]
-        for index in range(place.number_of_sub_messages):
+        try:
+            count = place.number_of_sub_messages
+        except OSError:
+            count = 0  # a damaged folder table: listed, empty
+        for index in range(count):
             yield self._message(folder, place, index)
 
     def _message(self, folder: SourceFolder, place: Any, index: int) -> StoredMessage:
@@ -139,6 +144,8 @@ class PstStore:
             item = place.get_sub_message(index)
             key = f"pst:{item.identifier}"
             rebuilt, note = rebuild(item)
+            flags = _flags(item)
+            date = _utc(item.delivery_time) or _utc(item.client_submit_time)
         except (OSError, ValueError, UnicodeError) as error:
             key = f"pst:{place.identifier}:{index}"
             reason = f"unreadable: {error}"
@@ -147,14 +154,15 @@ class PstStore:
             )
 
         def load() -> bytes:
-            return rebuild(place.get_sub_message(index))[0]
+            with unreadable_as_store_error(self.path):
+                return rebuild(place.get_sub_message(index))[0]
 
         return StoredMessage(
             folder=folder,
             key=key,
             size=len(rebuilt),
-            flags=_flags(item),
-            internal_date=_utc(item.delivery_time) or _utc(item.client_submit_time),
+            flags=flags,
+            internal_date=date,
             load=load,
             note=note,
         )

@@ -12,6 +12,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -26,8 +27,9 @@ MAX_DEPTH = 64  # deeper than any client nests folders: a bound on hostile or lo
 HEADER_LIMIT = 256 * 1024  # header bytes kept to read flags and dates; a header block is tiny
 
 
-class UnreadableStore(MailauditError):
-    """A store (or the path given for one) that cannot be read as the format asked for."""
+class UnreadableStore(MailauditError, OSError):
+    """A store (or the path given for one, or a message in it) that cannot be read as the format
+    asked for. An OSError too: whoever catches the operating system's read errors catches it."""
 
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
@@ -114,8 +116,24 @@ def file_wire_size(path: Path) -> int:
     return wire_size(crlf_chunks(read_chunks(path)))
 
 
-def load_file(path: Path) -> bytes:
-    return join_chunks(crlf_chunks(read_chunks(path)))
+def load_file(path: Path, offset: int = 0, length: int | None = None) -> bytes:
+    """A message file (or a range of one) as it goes on the wire."""
+    with unreadable_as_store_error(path):
+        return join_chunks(crlf_chunks(read_chunks(path, offset, length)))
+
+
+@contextmanager
+def unreadable_as_store_error(path: Path) -> Iterator[None]:
+    """load() fails with UnreadableStore only, also when a file went away or shrank after the
+    store was listed (a client running, a disk failing)."""
+    try:
+        yield
+    except UnreadableStore:
+        raise
+    except OSError as error:
+        raise UnreadableStore(
+            path, f"could not be read again: {error.strerror or error}"
+        ) from error
 
 
 def header_block(head: bytes) -> bytes:
