@@ -156,6 +156,11 @@ HOW_TO_CHECK = {
 # the mbox of a mail spool).
 MIGRATE_READS = frozenset(
     {
+        Client.THUNDERBIRD,  # mbox or maildir
+        Client.SEAMONKEY,
+        Client.POSTBOX,
+        Client.APPLE_MAIL,  # emlx
+        Client.OUTLOOK,  # PST, with the pst extra (libpff)
         Client.WINDOWS_LIVE_MAIL,
         Client.WINDOWS_MAIL,
         Client.EVOLUTION,
@@ -642,8 +647,13 @@ def _how_to_move(
         return by_hand
     login = f"{quote(username, safe='')}@" if username else ""  # RFC 3986: '@' in a user is %40
     scheme = "imaps" if security == "tls" else "imap"  # imap://: STARTTLS on the plain port
+    extra = (
+        " (reading a PST needs `pip install 'mailaudit[pst]'`)"
+        if account.client is Client.OUTLOOK
+        else ""
+    )
     return (
-        f"{by_hand} Or let mailaudit upload them: "
+        f"{by_hand} Or let mailaudit upload them{extra}: "
         f"mailaudit migrate --account {account.id} --to {scheme}://{login}{host}:{port}"
     )
 

@@ -16,10 +16,12 @@ import re
 from collections.abc import Callable, Iterator
 from enum import Enum
 from typing import Any
+from urllib.parse import quote, unquote
 
 from mailaudit.machine import NOT_USERS
 from mailaudit.model import Account, MachineReport
 
+_URL_USER = re.compile(r"(?<=://)[^@/\s]+(?=@)")
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # The folder after Users/, home/ or Documents and Settings/ in a path, as any OS writes it.
 _HOME_IN_PATH = re.compile(
@@ -61,12 +63,21 @@ def redact(report: MachineReport, *, domains: bool = False) -> MachineReport:
     patterns: Patterns = []
     if report.machine.root:
         patterns.append((re.compile(re.escape(report.machine.root)), "<root>"))
+
+    def userinfo(match: re.Match[str]) -> str:
+        """The login of an imaps:// URL (a migrate command), percent-encoded there: its token,
+        and a login no account names is hidden all the same."""
+        return quote(tokens.get(unquote(match.group(0)), "user"), safe="")
+
+    patterns.append((_URL_USER, userinfo))
     patterns += _one_pattern(tokens, r"(?<![\w.@-])", r"(?![\w@-])")
     if domains:
         # After the addresses: mailbox1@gmx.de, then mailbox1@domain1.example; a domain is
         # also replaced at the end of a server's name (mail.domain1.example).
         replaced = {d: f"domain{n}.example" for n, d in enumerate(found_domains, 1)}
-        patterns += _one_pattern(replaced, r"(?<![\w-])", r"(?![\w-]|\.\w)", re.IGNORECASE)
+        # A domain also follows "%40", the "@" of an address written into an imaps:// URL.
+        before = r"(?:(?<![\w-])|(?<=%40))"
+        patterns += _one_pattern(replaced, before, r"(?![\w-]|\.\w)", re.IGNORECASE)
 
     names: dict[str, str] = {}
     for account in report.accounts:

@@ -25,6 +25,8 @@ from .conftest import SAMPLE, audit
 # paths under skipped), Frank's Outlook account is named after him.
 PEOPLE = ("anna", "bernd", "carla", "dieter", "erika", "frank", "Frank Ott", "Büro", "empfang")
 ADDRESSES = ("anna.weber@", "bernd.kraus@", "frank.ott@", "carla.lenz@")
+# The same addresses as a migrate command's imaps:// URL writes them (RFC 3986: %40 for @).
+ADDRESSES += tuple(a.replace("@", "%40") for a in (*ADDRESSES, "b.kraus@", "carla@"))
 DOMAINS = ("weber-partner.example", "buchhaltung-lenz.example", "atelier-mia.example")
 
 
