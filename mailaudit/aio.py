@@ -19,9 +19,14 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     whichever task happens to run, and logs it again as "Task exception was never retrieved"
     when that task is collected: a traceback after the one-line "interrupted". Here 3.10 gets
     what 3.11 does."""
-    if sys.version_info >= (3, 11) or threading.current_thread() is not threading.main_thread():
+    if (
+        sys.version_info >= (3, 11)
+        or sys.platform == "win32"  # its event loops take no signal handlers
+        or threading.current_thread() is not threading.main_thread()
+    ):
         return asyncio.run(main)
     loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # as asyncio.run does: code inside asks for the running loop
     task = loop.create_task(main)
     interrupted = False
 
@@ -30,11 +35,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         interrupted = True
         task.cancel()
 
-    try:
-        loop.add_signal_handler(signal.SIGINT, cancel)
-    except (NotImplementedError, RuntimeError):  # Windows' loops have no signal handlers
-        loop.close()
-        return asyncio.run(main)
+    loop.add_signal_handler(signal.SIGINT, cancel)
     try:
         return loop.run_until_complete(task)
     except asyncio.CancelledError:
@@ -48,4 +49,6 @@ def run(main: Coroutine[Any, Any, T]) -> T:
             pending.cancel()
         loop.run_until_complete(asyncio.gather(*rest, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        asyncio.set_event_loop(None)
         loop.close()
