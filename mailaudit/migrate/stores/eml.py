@@ -17,17 +17,14 @@ from pathlib import Path
 from mailaudit.migrate.stores.base import Flag, SourceFolder, StoredMessage
 from mailaudit.migrate.stores.shared import (
     HEADER_LIMIT,
-    MAX_DEPTH,
-    UnreadableStore,
-    add_folder,
     file_wire_size,
+    folder_tree,
     header_block,
     load_file,
     message_date,
     mtime_date,
     read_head,
     refusing_load,
-    role_for,
 )
 
 SEEN = frozenset({Flag.SEEN})
@@ -48,20 +45,8 @@ class EmlStore:
     """A folder tree whose directories hold `.eml` files."""
 
     def __init__(self, root: Path) -> None:
-        if not root.is_dir():
-            raise UnreadableStore(root, "not a folder")
         self.root = root
-        self._dirs: dict[SourceFolder, Path] = {}
-        try:
-            top: tuple[str, ...] = (root.name,)
-            found = [(top, root)] if eml_files(root) else []
-            found += self._walk(root, top if found else ())
-        except OSError as error:
-            raise UnreadableStore(root, error.strerror or str(error)) from error
-        if not found:
-            raise UnreadableStore(root, "no .eml files in it")
-        for path, directory in found:
-            add_folder(self._dirs, path, role_for(path), directory)
+        self._dirs = folder_tree(root, lambda d: bool(eml_files(d)), "no .eml files in it")
 
     def folders(self) -> Iterator[SourceFolder]:
         yield from self._dirs
@@ -71,23 +56,6 @@ class EmlStore:
         relative = directory.relative_to(self.root).as_posix()
         for name in eml_files(directory):
             yield _message(folder, directory / name, f"{relative}/{name}")
-
-    def _walk(self, directory: Path, parent: tuple[str, ...]) -> list[tuple[tuple[str, ...], Path]]:
-        found: list[tuple[tuple[str, ...], Path]] = []
-        if len(parent) >= MAX_DEPTH:
-            return found
-        with os.scandir(directory) as scan:
-            children = sorted(
-                e.name
-                for e in scan
-                if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
-            )
-        for name in children:
-            path = (*parent, name)
-            if eml_files(directory / name):
-                found.append((path, directory / name))
-            found += self._walk(directory / name, path)
-        return found
 
 
 def _message(folder: SourceFolder, path: Path, key: str) -> StoredMessage:

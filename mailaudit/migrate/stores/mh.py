@@ -28,17 +28,14 @@ from pathlib import Path
 from mailaudit.migrate.stores.base import Flag, SourceFolder, StoredMessage
 from mailaudit.migrate.stores.shared import (
     HEADER_LIMIT,
-    MAX_DEPTH,
-    UnreadableStore,
-    add_folder,
     file_wire_size,
+    folder_tree,
     header_block,
     load_file,
     message_date,
     mtime_date,
     read_head,
     refusing_load,
-    role_for,
 )
 
 MARK_FILES = (".claws_mark", ".sylpheed_mark")
@@ -67,20 +64,8 @@ class MhStore:
     """A tree of MH folders (Claws' `~/Mail`, one folder, or nmh's `Mail`)."""
 
     def __init__(self, root: Path) -> None:
-        if not root.is_dir():
-            raise UnreadableStore(root, "not a folder")
         self.root = root
-        self._dirs: dict[SourceFolder, Path] = {}
-        try:
-            top: tuple[str, ...] = (root.name,)
-            found = [(top, root)] if is_mh_folder(root) else []
-            found += self._walk(root, top if found else ())
-        except OSError as error:
-            raise UnreadableStore(root, error.strerror or str(error)) from error
-        if not found:
-            raise UnreadableStore(root, "no MH folder (numbered message files) in it")
-        for path, directory in found:
-            add_folder(self._dirs, path, role_for(path), directory)
+        self._dirs = folder_tree(root, is_mh_folder, "no MH folder (numbered message files) in it")
 
     def folders(self) -> Iterator[SourceFolder]:
         yield from self._dirs
@@ -114,23 +99,6 @@ class MhStore:
                 if in_sequence(sequences, "replied", number):
                     flags.add(Flag.ANSWERED)
             yield _message(folder, path, f"{relative}/{number}", frozenset(flags), skip)
-
-    def _walk(self, directory: Path, parent: tuple[str, ...]) -> list[tuple[tuple[str, ...], Path]]:
-        found: list[tuple[tuple[str, ...], Path]] = []
-        if len(parent) >= MAX_DEPTH:
-            return found
-        with os.scandir(directory) as scan:
-            children = sorted(
-                e.name
-                for e in scan
-                if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
-            )
-        for name in children:
-            path = (*parent, name)
-            if is_mh_folder(directory / name):
-                found.append((path, directory / name))
-            found += self._walk(directory / name, path)
-        return found
 
 
 def _message(

@@ -239,3 +239,43 @@ def add_folder(
         unique = (*path[:-1], f"{path[-1]} ({number})")
         number += 1
     folders[SourceFolder(unique, role)] = where
+
+
+def folder_tree(
+    root: Path, holds_mail: Callable[[Path], bool], none: str
+) -> dict[SourceFolder, Path]:
+    """The folders of a tree (its top included) that hold mail by `holds_mail`, each named by
+    its path from the top: an MH tree, a tree of .eml folders. A tree with none is an
+    UnreadableStore saying `none`; hidden folders and links are not entered."""
+    if not root.is_dir():
+        raise UnreadableStore(root, "not a folder")
+    try:
+        top: tuple[str, ...] = (root.name,)
+        found = [(top, root)] if holds_mail(root) else []
+        found += _subfolders(root, top if found else (), holds_mail)
+    except OSError as error:
+        raise UnreadableStore(root, error.strerror or str(error)) from error
+    if not found:
+        raise UnreadableStore(root, none)
+    folders: dict[SourceFolder, Path] = {}
+    for path, directory in found:
+        add_folder(folders, path, role_for(path), directory)
+    return folders
+
+
+def _subfolders(
+    directory: Path, parent: tuple[str, ...], holds_mail: Callable[[Path], bool]
+) -> list[tuple[tuple[str, ...], Path]]:
+    found: list[tuple[tuple[str, ...], Path]] = []
+    if len(parent) >= MAX_DEPTH:
+        return found
+    with os.scandir(directory) as scan:
+        children = sorted(
+            e.name for e in scan if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
+        )
+    for name in children:
+        path = (*parent, name)
+        if holds_mail(directory / name):
+            found.append((path, directory / name))
+        found += _subfolders(directory / name, path, holds_mail)
+    return found
