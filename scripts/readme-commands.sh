@@ -43,7 +43,7 @@ for command in scan probe lookup fleet; do
 done
 
 step scan --root "$sample" --offline
-grep -q 'account(s):' "$out/stdout"
+grep -q '^Accounts: ' "$out/stdout"
 for format in table json markdown html csv; do
     step scan --root "$sample" --offline --format "$format" --quiet
 done
