@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 from labservers import Dnsmasq, Dovecot, free_port, make_certs, missing_tools, stop_all
 
 from mailaudit.model import ProbeStatus, Target
-from mailaudit.probe import ProbeOptions, run_probes
+from mailaudit.probe.runner import ProbeOptions, run_probes
 
 TIMEOUT = 3.0
 SILENT = 20

@@ -12,19 +12,20 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+RECANCEL_SECONDS = 0.5
+
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run. On Python 3.11 and later, asyncio.Runner turns Ctrl-C into the cancelling
-    of the main task and then a KeyboardInterrupt. Python 3.10 lets the interrupt land inside
-    whichever task happens to run, and logs it again as "Task exception was never retrieved"
-    when that task is collected: a traceback after the one-line "interrupted". Here 3.10 gets
-    what 3.11 does."""
-    if (
-        sys.version_info >= (3, 11)
-        or sys.platform == "win32"  # its event loops take no signal handlers
-        or threading.current_thread() is not threading.main_thread()
-    ):
-        return asyncio.run(main)
+    """asyncio.run, where Ctrl-C cancels the main task and then raises KeyboardInterrupt (what
+    asyncio.Runner does from Python 3.11; Python 3.10 lets the interrupt land inside whichever
+    task happens to run, and logs it again as "Task exception was never retrieved").
+
+    Before Python 3.12, asyncio.wait_for loses a cancellation that arrives just as the awaited
+    future completes (CPython gh-86296): the run would then go on, deaf to Ctrl-C, until its
+    next timeout. So while the main task has not ended, every task still running is cancelled
+    again, twice a second."""
+    if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        return asyncio.run(main)  # no signal handlers on Windows event loops, nor off-main
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # as asyncio.run does: code inside asks for the running loop
     task = loop.create_task(main)
@@ -34,6 +35,13 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         nonlocal interrupted
         interrupted = True
         task.cancel()
+        loop.call_later(RECANCEL_SECONDS, cancel_again)
+
+    def cancel_again() -> None:
+        if not task.done():
+            for running in asyncio.all_tasks(loop):
+                running.cancel()
+            loop.call_later(RECANCEL_SECONDS, cancel_again)
 
     loop.add_signal_handler(signal.SIGINT, cancel)
     try:

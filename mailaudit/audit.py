@@ -38,9 +38,9 @@ from mailaudit.model import (
     Skipped,
     Target,
 )
-from mailaudit.probe import ProbeOptions, probe_all, skipped
 from mailaudit.probe.pop3 import Credentials
 from mailaudit.probe.resolve import Resolver
+from mailaudit.probe.runner import ProbeOptions, probe_all, skipped
 from mailaudit.sources import SOURCES, Found, outlook
 from mailaudit.sources.base import bounded
 

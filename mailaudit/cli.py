@@ -1,4 +1,8 @@
-"""The command line. Parses options, runs the audit, picks the renderer and the exit code."""
+"""The command line. Parses options, runs the audit, picks the renderer and the exit code.
+
+Each command imports what it runs when it runs: `migrate` or `backup` start without the
+audit, the probes and the renderers (a third of a second and tens of megabytes otherwise).
+"""
 
 from __future__ import annotations
 
@@ -9,41 +13,23 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
-from mailaudit import __version__, arguments, discover, exits, policy
-from mailaudit.advise import at_least, highest
-from mailaudit.audit import AuditOptions, PasswordFor, run_audit
-from mailaudit.backup import BackupOptions, Outcome, Progress, back_up, verify_archive
+from mailaudit import __version__, arguments, exits
 from mailaudit.errors import ArchiveUnreadable, ReportFileError, UsageError
-from mailaudit.fleet import read_reports, summarize
-from mailaudit.migrate import imap_client, request
 from mailaudit.migrate.outcome import Verify
-from mailaudit.migrate.run import MigrateOptions, run_migration
 from mailaudit.model import Account, MachineReport, Severity
-from mailaudit.probe import ProbeOptions, run_probes
-from mailaudit.probe.pop3 import Credentials
-from mailaudit.probe.targets import dns_server, probe_targets
-from mailaudit.probe.wire import WireError
-from mailaudit.redact import redact
-from mailaudit.report import (
-    FleetFormat,
-    Format,
-    RenderOptions,
-    ResultsFormat,
-    backup_report,
-    fleet_report,
-    format_of,
-    json_report,
-    lookup_report,
-    migrate_report,
-    probe_report,
-    render,
-)
+from mailaudit.report import FleetFormat, Format, RenderOptions, ResultsFormat, format_of, render
 from mailaudit.report.catalog import Language
 from mailaudit.report.words import one_line
+
+if TYPE_CHECKING:
+    from mailaudit.audit import PasswordFor
+    from mailaudit.backup import Progress
+    from mailaudit.policy import Settings
+    from mailaudit.probe.runner import ProbeOptions
 
 app = typer.Typer(
     help="Audit the mail accounts of a PC: which clients, POP or IMAP, where the mail lives.",
@@ -285,6 +271,11 @@ def scan(
 
     Read-only: nothing on the audited machine is changed, and passwords are never read.
     """
+    from mailaudit import policy
+    from mailaudit.advise import at_least, highest
+    from mailaudit.audit import AuditOptions, run_audit
+    from mailaudit.redact import redact
+
     progress = None if quiet else _progress
     try:
         root = arguments.machine_root(root) if root else None
@@ -353,6 +344,8 @@ def report_command(
 ) -> None:
     """Render a saved JSON report again, in any format, without scanning: the same bytes the
     scan would have written."""
+    from mailaudit.report import json_report
+
     try:
         destinations = _destinations(outputs, fmt, force=force, root=None)
         report = json_report.load(saved)
@@ -407,6 +400,12 @@ def probe(
     force: Force = False,
 ) -> None:
     """Check mail servers: IMAP or POP3, TLS or STARTTLS, the certificate, the capabilities."""
+    from mailaudit import policy
+    from mailaudit.probe.pop3 import Credentials
+    from mailaudit.probe.runner import run_probes
+    from mailaudit.probe.targets import probe_targets
+    from mailaudit.report import probe_report
+
     try:
         output = arguments.output_file(output, force=force, root=None)
         arguments.login_source(login, password_env, interactive=arguments.has_terminal())
@@ -456,6 +455,9 @@ def lookup(
     force: Force = False,
 ) -> None:
     """Does this provider offer IMAP, and where? MX, SRV, autoconfig, provider data, probes."""
+    from mailaudit import discover, policy
+    from mailaudit.report import lookup_report
+
     try:
         output = arguments.output_file(output, force=force, root=None)
         options = _probe_options(timeout, concurrency, dns, ca_file, policy.Settings())
@@ -487,6 +489,9 @@ def fleet(
 
     Folders are searched for *.json reports, sub-folders too; reports are read one at a time.
     """
+    from mailaudit.fleet import read_reports, summarize
+    from mailaudit.report import fleet_report
+
     try:
         output = arguments.output_file(output, force=force, root=None)
     except UsageError as exc:
@@ -513,13 +518,6 @@ def fleet(
             err=True,
         )
     raise typer.Exit(EXIT_OK)
-
-
-BACKUP_EXIT = {
-    Outcome.COMPLETE: EXIT_OK,
-    Outcome.INCOMPLETE: EXIT_INCOMPLETE,
-    Outcome.DAMAGED: EXIT_DAMAGED,
-}
 
 
 @app.command()
@@ -594,6 +592,9 @@ def backup(
     Exit codes: 0 copied and verified; 1 verified, but some files could not be copied (listed);
     2 bad usage or DEST refused; 3 the archive is damaged or missing members.
     """
+    from mailaudit.backup import BackupOptions, Outcome, back_up, verify_archive
+    from mailaudit.report import backup_report
+
     progress = None if quiet else _backup_progress()
     try:
         if (dest is None) == (archive is None):
@@ -626,7 +627,12 @@ def backup(
     _write(backup_report.render(result, fmt), output)
     if not quiet and (output is not None or fmt is not ResultsFormat.TABLE):
         typer.echo(backup_report.summary_line(result), err=True)
-    raise typer.Exit(BACKUP_EXIT[result.outcome])
+    exit_code = {
+        Outcome.COMPLETE: EXIT_OK,
+        Outcome.INCOMPLETE: EXIT_INCOMPLETE,
+        Outcome.DAMAGED: EXIT_DAMAGED,
+    }
+    raise typer.Exit(exit_code[result.outcome])
 
 
 class _BackupProgress:
@@ -638,6 +644,8 @@ class _BackupProgress:
         self.drawn = False
 
     def __call__(self, progress: Progress) -> None:
+        from mailaudit.report import backup_report
+
         line = f"  {backup_report.progress_line(progress)}"
         if self.redraw:
             sys.stderr.write("\r" + line.ljust(78))
@@ -782,6 +790,12 @@ def migrate(
 
     The source is only read; nothing on the server is deleted or overwritten.
     """
+    from mailaudit.migrate import imap_client, request
+    from mailaudit.migrate.run import MigrateOptions, run_migration
+    from mailaudit.probe.targets import dns_server
+    from mailaudit.probe.wire import WireError
+    from mailaudit.report import migrate_report
+
     try:
         if (account is None) == (source is None):
             raise UsageError("give either --account ID or --from PATH")
@@ -843,10 +857,13 @@ def _probe_options(
     concurrency: int | None,
     dns: str | None,
     ca_file: Path | None,
-    settings: policy.Settings,
+    settings: Settings,
     **rest: Any,
 ) -> ProbeOptions:
     """Each value from the command line, else the policy file, else the default."""
+    from mailaudit.probe.runner import ProbeOptions
+    from mailaudit.probe.targets import dns_server
+
     return ProbeOptions(
         timeout=timeout if timeout is not None else settings.timeout or ProbeOptions.timeout,
         concurrency=concurrency or settings.concurrency or ProbeOptions.concurrency,

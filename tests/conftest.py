@@ -14,7 +14,7 @@ import pytest
 
 from mailaudit.audit import AuditOptions, run_audit
 from mailaudit.model import Account, MachineReport
-from mailaudit.probe import ProbeOptions
+from mailaudit.probe.runner import ProbeOptions
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "fixtures" / "machines" / "sample"

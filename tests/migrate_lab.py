@@ -40,6 +40,8 @@ namespace inbox {
   }
 }
 mail_plugins = $mail_plugins notify mail_log quota
+# What each session fetched, on its "Logged out" line: a re-run must not read every header.
+imap_logout_format = in=%%i out=%%o headers=%%{fetch_hdr_count} bodies=%%{fetch_body_count}
 plugin {
   mail_log_events = save mailbox_create
   mail_log_fields = uid box msgid size

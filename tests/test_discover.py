@@ -21,9 +21,9 @@ from mailaudit.discover import (
 )
 from mailaudit.discover.dns_queries import DnsQueries
 from mailaudit.model import ProbeStatus
-from mailaudit.probe import run_probes
 from mailaudit.probe import tls as probe_tls
 from mailaudit.probe.resolve import Resolver
+from mailaudit.probe.runner import run_probes
 
 from .conftest import lab_options, write_profile
 

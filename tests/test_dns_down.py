@@ -32,7 +32,7 @@ from mailaudit.audit import AuditOptions, network_notes, run_audit
 from mailaudit.cli import EXIT_OK, app
 from mailaudit.discover import Findings
 from mailaudit.model import DnsAnswer, ProbeError, ProbeResult, ProbeStatus, Protocol, Target
-from mailaudit.probe import ProbeOptions
+from mailaudit.probe.runner import ProbeOptions
 from mailaudit.report import Format, render
 
 from .conftest import SAMPLE

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from mailaudit.cli import EXIT_OK, EXIT_USAGE, app
 from mailaudit.model import ProbeError, ProbeStatus, Target
-from mailaudit.probe import run_probes
 from mailaudit.probe.pop3 import Credentials
+from mailaudit.probe.runner import run_probes
 from mailaudit.probe.targets import probe_targets, split_host_port
 from mailaudit.report import ResultsFormat, probe_report
 

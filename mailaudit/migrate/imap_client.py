@@ -15,7 +15,7 @@ import base64
 import contextlib
 import re
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -124,6 +124,14 @@ def imap_date(when: datetime) -> str:
     )
 
 
+def tls_context(options: SessionOptions) -> ssl.SSLContext:
+    if options.insecure:
+        return tls.unverified_context()
+    context = tls.verifying_context(options.ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2  # a password goes over it
+    return context
+
+
 class Session:
     """One logged-in connection. Commands other than APPEND run one at a time."""
 
@@ -133,7 +141,9 @@ class Session:
         self.capabilities: frozenset[str] = frozenset()
         self.utf8 = False  # UTF8=ACCEPT enabled
         self._tags = 0
-        self._pending: dict[str, asyncio.Future[Response]] = {}
+        # Each command's completion, and the list its untagged responses go to: those that
+        # arrive after the previous completion and before its own (the server answers in order).
+        self._pending: dict[str, tuple[asyncio.Future[Response], list[Response]]] = {}
         self._untagged: list[Response] = []
         self._continuation: asyncio.Future[str] | None = None
         self._write_lock = asyncio.Lock()
@@ -144,13 +154,15 @@ class Session:
 
     @classmethod
     async def connect(
-        cls, destination: Destination, credentials: Credentials, options: SessionOptions
+        cls,
+        destination: Destination,
+        credentials: Credentials,
+        options: SessionOptions,
+        context: ssl.SSLContext | None = None,
     ) -> Session:
-        context = (
-            tls.unverified_context() if options.insecure else tls.verifying_context(options.ca_file)
-        )
-        if not options.insecure:
-            context.minimum_version = ssl.TLSVersion.TLSv1_2  # a password goes over it
+        """A logged-in session. `context`: from tls_context(options), made once for many
+        connections (loading the system's certificates costs 20 ms each time)."""
+        context = context or tls_context(options)
         resolver = Resolver(options.dns_server, options.timeout)
         failures: list[str] = []
         for address in await resolver.addresses(destination.host):
@@ -209,7 +221,13 @@ class Session:
             except (ssl.SSLError, ConnectionError) as exc:
                 raise WireError(ProbeError.TLS, f"TLS handshake failed: {exc}") from None
         self._reader = asyncio.ensure_future(self._read_loop())
-        await self.refresh_capabilities()
+        # The greeting's CAPABILITY code saves a round trip; after STARTTLS it must be asked
+        # again (RFC 9051 §6.2.1: what was said in plaintext may have been forged).
+        advertised = _capability_code(greeting) if destination.implicit_tls else None
+        if advertised is None:
+            await self.refresh_capabilities()
+        else:
+            self.capabilities = advertised
 
     async def refresh_capabilities(self) -> None:
         found: set[str] = set()
@@ -230,30 +248,34 @@ class Session:
                 blob = f"n,a={user},\x01auth=Bearer {token}\x01\x01"
             else:
                 raise ImapError("the server offers neither XOAUTH2 nor OAUTHBEARER for a token")
-            await self._authenticate(mechanism, blob.encode("utf-8"))
+            answer = await self._authenticate(mechanism, blob.encode("utf-8"))
         elif credentials.password is not None:
             password = credentials.password()
             if "AUTH=PLAIN" in caps:
-                await self._authenticate("PLAIN", f"\x00{user}\x00{password}".encode())
+                answer = await self._authenticate("PLAIN", f"\x00{user}\x00{password}".encode())
             elif "LOGINDISABLED" in caps:
                 raise ImapError("the server allows neither LOGIN nor AUTHENTICATE PLAIN")
             elif "\r" in password or "\n" in password:
                 raise ImapError("the password holds a line break, which LOGIN cannot carry")
             else:
-                await self.command(f"LOGIN {quote(user)} {quote(password)}", secret=True)
+                answer = await self.command(f"LOGIN {quote(user)} {quote(password)}", secret=True)
         else:
             raise ImapError("no password and no token to log in with")
-        # Capabilities change after login (RFC 9051 §6.2); ask again rather than trust the code.
-        await self.refresh_capabilities()
+        # Capabilities change after login (RFC 9051 §6.2): the login's own CAPABILITY code
+        # says which (RFC 9051 §7.1), else ask again.
+        advertised = _capability_code(answer[-1].text)
+        if advertised is None:
+            await self.refresh_capabilities()
+        else:
+            self.capabilities = advertised
         if "UTF8=ACCEPT" in self.capabilities and "ENABLE" in self.capabilities:
             await self.command("ENABLE UTF8=ACCEPT")
             self.utf8 = True
 
-    async def _authenticate(self, mechanism: str, blob: bytes) -> None:
+    async def _authenticate(self, mechanism: str, blob: bytes) -> list[Response]:
         encoded = base64.b64encode(blob).decode("ascii")
         if "SASL-IR" in self.capabilities:
-            await self.command(f"AUTHENTICATE {mechanism} {encoded}", secret=True)
-            return
+            return await self.command(f"AUTHENTICATE {mechanism} {encoded}", secret=True)
         sent = False
 
         def respond(_challenge: str) -> bytes:
@@ -265,7 +287,7 @@ class Session:
             sent = True
             return encoded.encode("ascii") + b"\r\n"
 
-        await self.command(f"AUTHENTICATE {mechanism}", secret=True, respond=respond)
+        return await self.command(f"AUTHENTICATE {mechanism}", secret=True, respond=respond)
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -284,20 +306,39 @@ class Session:
         ImapError quoting the server, never the command when it is `secret`."""
         if self.broken is not None:
             raise self.broken
+        untagged: list[Response] = []
         async with self._write_lock:
-            self._untagged.clear()
             tag = self._tag()
             done: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-            self._pending[tag] = done
+            self._pending[tag] = (done, untagged)
             self._write(f"{tag} {text}\r\n".encode())
             while respond is not None and not done.done():
                 challenge = await self._await_continuation(done)
                 if challenge is None:
                     break
                 self._write(respond(challenge))
+        return await self._finish(text, secret, done, untagged)
+
+    async def commands(self, texts: Sequence[str]) -> list[list[Response]]:
+        """Several commands sent back to back and then awaited, in one round trip; each one's
+        untagged responses and completion, as command() gives them. The first NO/BAD raises."""
+        if self.broken is not None:
+            raise self.broken
+        sent = []
+        async with self._write_lock:
+            for text in texts:
+                tag = self._tag()
+                done: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+                untagged: list[Response] = []
+                self._pending[tag] = (done, untagged)
+                self._write(f"{tag} {text}\r\n".encode())
+                sent.append((text, done, untagged))
+        return [await self._finish(text, False, done, untagged) for text, done, untagged in sent]
+
+    async def _finish(
+        self, text: str, secret: bool, done: asyncio.Future[Response], untagged: list[Response]
+    ) -> list[Response]:
         completion = await self._wait(done)
-        untagged = list(self._untagged)
-        self._untagged.clear()
         status = completion.text.split(" ", 1)[0].upper()
         if status != "OK":
             what = text.split(" ", 1)[0] if secret else text[:80]
@@ -318,7 +359,7 @@ class Session:
         async with self._write_lock:
             tag = self._tag()
             done: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-            self._pending[tag] = done
+            self._pending[tag] = (done, [])  # what an APPEND causes (EXISTS) is not kept
             # Small pieces are gathered into one write: one TLS record and one system call for
             # a command line, its literal and what follows, instead of one each.
             out = _Gather(self)
@@ -411,7 +452,9 @@ class Session:
                     if self._continuation is not None and not self._continuation.done():
                         self._continuation.set_result(rest)
                 else:
-                    waiting = self._pending.pop(first, None)
+                    waiting, untagged = self._pending.pop(first, (None, []))
+                    untagged += self._untagged
+                    self._untagged = []
                     if waiting is not None and not waiting.done():
                         waiting.set_result(Response(rest, response.literals))
         except WireError as exc:
@@ -437,7 +480,9 @@ class Session:
 
     def _fail(self, error: WireError) -> None:
         self.broken = error
-        futures: list[asyncio.Future[Response] | asyncio.Future[str]] = [*self._pending.values()]
+        futures: list[asyncio.Future[Response] | asyncio.Future[str]] = [
+            done for done, _ in self._pending.values()
+        ]
         if self._continuation is not None:
             futures.append(self._continuation)
         self._pending.clear()
@@ -500,16 +545,30 @@ class Session:
 
     async def examine(self, name: str) -> tuple[int | None, int]:
         """(UIDVALIDITY, number of messages), read-only: EXAMINE never changes \\Seen."""
-        uidvalidity: int | None = None
-        exists = 0
-        for response in await self.command(f"EXAMINE {self.mailbox_argument(name)}"):
-            words = response.text.split(" ")
-            code, value = response_code(response.text)
-            if code == "UIDVALIDITY" and value.isdigit():
-                uidvalidity = int(value)
-            if len(words) >= 3 and words[2].upper() == "EXISTS" and words[1].isdigit():
-                exists = int(words[1])
-        return uidvalidity, exists
+        return await self._open("EXAMINE", name)
+
+    async def select(self, name: str) -> tuple[int | None, int]:
+        """Open a mailbox to APPEND to: a server keeps a selected mailbox open, where an
+        APPEND to any other opens, syncs and closes it each time (Dovecot: a third of the time
+        of an upload without MULTIAPPEND). Nothing in the mailbox changes."""
+        return await self._open("SELECT", name)
+
+    async def _open(self, verb: str, name: str) -> tuple[int | None, int]:
+        return _opened(await self.command(f"{verb} {self.mailbox_argument(name)}"))
+
+    async def uid_sets(self, names: Sequence[str]) -> dict[str, tuple[int | None, set[int]]]:
+        """Each mailbox's UIDVALIDITY and UIDs, asked of all of them at once (EXAMINE and a UID
+        search in turn, one round trip): what a re-run needs to see that nothing is missing."""
+        search = "UID SEARCH RETURN (ALL) ALL" if "ESEARCH" in self.capabilities else None
+        texts = []
+        for name in names:
+            texts += [f"EXAMINE {self.mailbox_argument(name)}", search or "UID FETCH 1:* (UID)"]
+        answers = await self.commands(texts)
+        found = {}
+        for name, opened, listed in zip(names, answers[::2], answers[1::2], strict=True):
+            uidvalidity, exists = _opened(opened)
+            found[name] = (uidvalidity, _uids(listed, exists, esearch=search is not None))
+        return found
 
     async def inventory(self) -> list[Stored]:
         """Every message of the examined mailbox: UID, size, Message-ID, in one FETCH."""
@@ -612,6 +671,59 @@ def _parsed(response: Response) -> list[Item]:
         raise ImapError(
             f"the server's answer cannot be read ({exc}): {response.text[:120]!r}"
         ) from None
+
+
+def _opened(responses: list[Response]) -> tuple[int | None, int]:
+    """(UIDVALIDITY, EXISTS) from the answer to SELECT or EXAMINE."""
+    uidvalidity: int | None = None
+    exists = 0
+    for response in responses:
+        words = response.text.split(" ")
+        code, value = response_code(response.text)
+        if code == "UIDVALIDITY" and value.isdigit():
+            uidvalidity = int(value)
+        if len(words) >= 3 and words[2].upper() == "EXISTS" and words[1].isdigit():
+            exists = int(words[1])
+    return uidvalidity, exists
+
+
+def _uids(responses: list[Response], exists: int, esearch: bool) -> set[int]:
+    """The UIDs in an ESEARCH answer (one compact line, RFC 4731) or a `UID FETCH (UID)`."""
+    found: set[int] = set()
+    if esearch:
+        for response in responses:
+            words = response.text.split(" ")
+            if len(words) > 3 and words[1].upper() == "ESEARCH" and "ALL" in words[2:-1]:
+                found.update(_uid_set_members(words[words.index("ALL") + 1], exists))
+        return found
+    for attributes in _fetched(responses):
+        uid = attributes.get("UID")
+        if isinstance(uid, str) and uid.isdigit():
+            found.add(int(uid))
+    return found
+
+
+def _capability_code(text: str) -> frozenset[str] | None:
+    """The capabilities in a `[CAPABILITY ...]` response code (a greeting, a login's OK)."""
+    code, value = response_code(text)
+    if code != "CAPABILITY":
+        return None
+    return frozenset(word.upper() for word in value.split())
+
+
+def _uid_set_members(text: str, most: int) -> Iterator[int]:
+    """The UIDs of a sequence set (1:5,9,12:13); more than `most` (the mailbox's message
+    count) is a server gone wrong, refused before a range of billions is spelt out."""
+    spans = []
+    for part in text.split(","):
+        low, _, high = part.partition(":")
+        if not (low.isdigit() and (high.isdigit() or not high)):
+            raise ImapError(f"the server's UID set cannot be read: {text[:80]!r}")
+        spans.append(sorted((int(low), int(high or low))))
+    if sum(last - first + 1 for first, last in spans) > most:
+        raise ImapError(f"the server named more UIDs than the mailbox holds: {text[:80]!r}")
+    for first, last in spans:
+        yield from range(first, last + 1)
 
 
 def _text(item: Item) -> str:

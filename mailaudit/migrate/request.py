@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from mailaudit.audit import AuditOptions, run_audit
 from mailaudit.errors import MailauditError, UnreadableFile, UsageError
 from mailaudit.machine import MachineFiles
 from mailaudit.migrate.imap_client import Destination
@@ -58,6 +57,8 @@ def store_at(path: Path, fmt: str) -> Source:
 
 def stores_of_account(account_id: str, root: Path | None) -> list[Source]:
     """The local store of an account (or local mailbox) of an offline scan, same --root rules."""
+    from mailaudit.audit import AuditOptions, run_audit  # a scan only when --account asks
+
     report = run_audit(AuditOptions(root=root, offline=True))
     found = [(a.name, a.local_store) for a in report.accounts if a.id == account_id]
     found += [(m.name, m.store) for m in report.local_mailboxes if m.id == account_id]

@@ -29,6 +29,7 @@ from mailaudit.migrate.imap_client import (
     Session,
     SessionOptions,
     Stored,
+    tls_context,
 )
 from mailaudit.migrate.imap_syntax import Response, response_code
 from mailaudit.migrate.ledger import Entry, Intent, Ledger
@@ -203,6 +204,7 @@ class _Item:
 
     tally: _Tally
     key: str
+    stored: int  # the message's size in the store: what the report and the progress count
     outgoing: Outgoing
     message_id: str | None
     digest: str
@@ -247,6 +249,7 @@ class _Job:
         self.multiappend = False
         self.append_limit: int | None = None
         self.surveyed = False
+        self.context = tls_context(options.session)  # one for every connection of the run
 
     def say(self, text: str) -> None:
         if self.progress is not None:
@@ -254,14 +257,23 @@ class _Job:
 
     async def connect(self) -> Session:
         o = self.options
-        return await Session.connect(o.destination, o.credentials, o.session)
+        return await Session.connect(o.destination, o.credentials, o.session, self.context)
 
     async def run(self) -> MigrationOutcome:
         control = await self.connect()
         try:
             await self.survey(control)
+        except BaseException:
+            control.abort()
+            raise
+        # Its goodbye is said while the work goes on: a round trip nobody needs to wait for.
+        goodbye = asyncio.ensure_future(control.logout())
+        try:
+            return await self.work()
         finally:
-            await control.logout()
+            await goodbye
+
+    async def work(self) -> MigrationOutcome:
         self.surveyed = True
         for tally in self.tallies:
             if tally.refused:
@@ -298,8 +310,7 @@ class _Job:
     # -- 1. what is where -------------------------------------------------------------------
 
     async def survey(self, control: Session) -> None:
-        prefix, delimiter = await control.namespace()
-        listed = await control.list_all()
+        (prefix, delimiter), listed = await asyncio.gather(control.namespace(), control.list_all())
         if delimiter is None:
             delimiter = next((m.delimiter for m in listed if m.delimiter), None)
         server = ServerFolders(
@@ -344,6 +355,7 @@ class _Job:
                         tally.listed.append(message)
                         if len(tally.listed) > KEEP_LISTED:
                             tally.listed = None
+        self.inventories = await self.settled_by_ledger(control)
         refused: dict[str, str] = {}
         for tally in self.tallies:
             wire = tally.mapping.wire
@@ -366,6 +378,48 @@ class _Job:
                 self.say(f"created {tally.mapping.target} on the server")
                 self.inventories[wire] = _Inventory(None, {})
         await self.await_in_doubt(control)
+
+    async def settled_by_ledger(self, control: Session) -> dict[str, _Inventory]:
+        """The server folders for which the ledger holds every listed message as stored, under
+        a UID: when those UIDs are all still there, nothing else about the folder matters (a
+        finished migration run again). Asked of all such folders at once, in one round trip;
+        any other folder gets the full inventory."""
+        if self.ledger is None:
+            return {}
+        known: dict[str, dict[int, Entry]] = {}
+        validity: dict[str, set[int | None]] = {}
+        unsettled = set()
+        for tally in self.tallies:
+            wire = tally.mapping.wire
+            if wire is None or tally.mapping.skip is not None or not tally.mapping.exists:
+                continue
+            if tally.listed is None:
+                unsettled.add(wire)
+                continue
+            entries = self.ledger.entries(self.destination, wire, tally.source)
+            for message in tally.listed:
+                entry = entries.get(message.key)
+                if message.skip:
+                    continue
+                if entry is None or not entry.done or entry.uid is None:
+                    unsettled.add(wire)
+                    break
+                known.setdefault(wire, {})[entry.uid] = entry
+                validity.setdefault(wire, set()).add(entry.uidvalidity)
+        wires = [w for w in known if w not in unsettled and len(validity[w]) == 1]
+        if not wires:
+            return {}
+        try:
+            found = await control.uid_sets(wires)
+        except ImapError:
+            return {}  # a server that will not list UIDs so: the full inventory tells
+        settled = {}
+        for wire, (uidvalidity, uids) in found.items():
+            if {uidvalidity} == validity[wire] and known[wire].keys() <= uids:
+                ours = known[wire].items()
+                stored = {uid: Stored(uid, entry.size, entry.message_id) for uid, entry in ours}
+                settled[wire] = _Inventory(uidvalidity, stored)
+        return settled
 
     async def await_in_doubt(self, control: Session) -> None:
         """An APPEND sent whole just before the last run died may still be being stored: the
@@ -465,7 +519,7 @@ class _Job:
                 continue
             if self.options.dry_run:
                 tally.uploaded += 1
-                tally.uploaded_bytes += item.size
+                tally.uploaded_bytes += item.stored
                 meter.advance(1, message.size)
                 continue
             yield item
@@ -501,6 +555,7 @@ class _Job:
         return _Item(
             tally=tally,
             key=message.key,
+            stored=message.size,
             outgoing=Outgoing(
                 data=data,
                 flags=tuple(flag.value for flag in sorted(message.flags, key=lambda f: f.value)),
@@ -589,6 +644,7 @@ class _Job:
         in_flight: deque[tuple[asyncio.Future[Response], _Batch, list[_Item]]] = deque()
         flying = 0
         session: Session | None = None
+        selected = None
         while True:
             batch = await queue.get()
             if batch is None:
@@ -598,6 +654,12 @@ class _Job:
             if session is None:
                 session = await self.connect()
                 sessions.append(session)
+            if batch.mailbox != selected:
+                # Only for speed (see Session.select): the APPENDs name their mailbox, and go
+                # ahead when the server will not select it.
+                with contextlib.suppress(ImapError):
+                    await session.select(batch.mailbox)
+                selected = batch.mailbox
             if self.ledger is not None:
                 self.ledger.sending(
                     self.destination,
@@ -649,9 +711,9 @@ class _Job:
                 )
             for item, uid in zip(items, uids, strict=True):
                 item.tally.uploaded += 1
-                item.tally.uploaded_bytes += item.size
+                item.tally.uploaded_bytes += item.stored
                 item.tally.present.append((item.key, item.message_id, item.digest, uid))
-            meter.advance(len(items), size)
+            meter.advance(len(items), sum(i.stored for i in items))
             return size
         # Refused: nothing of this APPEND is stored (RFC 3502: all or nothing).
         self.forget(batch, items)
@@ -669,12 +731,12 @@ class _Job:
             return size
         if _too_large(code, reason):
             items[0].tally.skipped["larger than the server takes"] += 1
-            meter.advance(1, size)
+            meter.advance(1, items[0].stored)
         elif throttled or code in STOP_CODES or any(w in reason.lower() for w in STOP_WORDS):
             self.stopped = f"the server said: {reason}; run again tomorrow to continue"
         else:
             items[0].tally.failed[reason] += 1
-            meter.advance(1, size)
+            meter.advance(1, items[0].stored)
         return size
 
     def ledger_again(self, batch: _Batch, items: list[_Item]) -> None:

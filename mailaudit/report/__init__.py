@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import NoReturn
 
 from mailaudit.model import MachineReport
-from mailaudit.report import csv_report, html_report, json_report, markdown, table
 
 
 class Format(str, Enum):
@@ -61,16 +60,27 @@ class RenderOptions:
 
 
 def render(report: MachineReport, fmt: Format, options: RenderOptions | None = None) -> str:
+    # Each renderer is imported when asked for: `migrate` or `backup` start without any.
     options = options or RenderOptions()
     if fmt is Format.TABLE:
+        from mailaudit.report import table
+
         return table.render(report, options.width, options.colour)
     if fmt is Format.JSON:
+        from mailaudit.report import json_report
+
         return json_report.render(report)
     if fmt is Format.MARKDOWN:
+        from mailaudit.report import markdown
+
         return markdown.render(report, options.lang)
     if fmt is Format.HTML:
+        from mailaudit.report import html_report
+
         return html_report.render(report, options.lang)
     if fmt is Format.CSV:
+        from mailaudit.report import csv_report
+
         return csv_report.render(report)
     return assert_never(fmt)
 

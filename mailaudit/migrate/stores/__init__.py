@@ -17,9 +17,10 @@ What a path can be, per format:
 - pst: one `.pst` or `.ost` file (needs the `pst` extra).
 
 A message's `key` is stable while the store is unchanged (mbox keys are byte offsets, so a
-Thunderbird compaction renumbers them: match on Message-ID then). `size` is len(load()), known
-without holding the bytes. Only PST messages are rebuilt (same bytes on every run); every other
-reader gives the stored bytes with CRLF line ends (and mbox unescaping).
+Thunderbird compaction renumbers them: match on Message-ID then). `size` is its size in the
+store, known without reading it; only load() reads the message. Only PST messages are rebuilt
+(same bytes on every run); every other reader gives the stored bytes with CRLF line ends (and
+mbox unescaping).
 """
 
 from __future__ import annotations

@@ -47,7 +47,9 @@ class SourceFolder:
 class StoredMessage:
     folder: SourceFolder
     key: str  # stable within the store: the same message has the same key on every run
-    size: int  # bytes of load(): what goes on the wire
+    # Its size in the store, known without reading it (a file's size, an .emlx byte count):
+    # what reports and progress count. load() can give a little more (CR before each LF).
+    size: int
     flags: frozenset[Flag]
     internal_date: datetime | None  # timezone-aware; None: let the server choose
     load: Callable[[], bytes]  # the RFC 5322 message, CRLF line ends, deterministic bytes

@@ -16,14 +16,11 @@ from pathlib import Path
 
 from mailaudit.migrate.stores.base import Flag, SourceFolder, StoredMessage
 from mailaudit.migrate.stores.shared import (
-    HEADER_LIMIT,
-    file_wire_size,
     folder_tree,
-    header_block,
     load_file,
     message_date,
     mtime_date,
-    read_head,
+    read_header_block,
     refusing_load,
 )
 
@@ -60,8 +57,9 @@ class EmlStore:
 
 def _message(folder: SourceFolder, path: Path, key: str) -> StoredMessage:
     try:
-        size = file_wire_size(path)
-        date = message_date(header_block(read_head(path, HEADER_LIMIT))) or mtime_date(path)
+        info = path.lstat()
+        size = info.st_size
+        date = message_date(read_header_block(path)) or mtime_date(info)
     except OSError as error:
         reason = f"unreadable: {error.strerror or error}"
         return StoredMessage(folder, key, 0, frozenset(), None, refusing_load(path, reason), reason)

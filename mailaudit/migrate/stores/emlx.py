@@ -38,22 +38,20 @@ from mailaudit.migrate.stores.shared import (
     UnreadableStore,
     add_folder,
     crlf_chunks,
-    header_block,
     header_values,
     join_chunks,
     load_file,
     message_date,
     read_chunks,
     read_head,
+    read_header_block,
     refusing_load,
     role_for,
     unreadable_as_store_error,
-    wire_size,
 )
 
 MAILBOX_SUFFIXES = (".mbox", ".imapmbox")
 TRAILER_LIMIT = 1024 * 1024
-HEAD_LIMIT = 256 * 1024
 EMLX_FLAGS = ((0, Flag.SEEN), (2, Flag.ANSWERED), (4, Flag.FLAGGED), (6, Flag.DRAFT),
               (8, Flag.FORWARDED))  # fmt: skip
 DELETED_BIT = 1
@@ -156,8 +154,7 @@ def _message(folder: SourceFolder, path: Path, key: str, attachments: Path | Non
 
     try:
         start, length, trailer = _layout(path)
-        head = read_head(path, start + min(length, HEAD_LIMIT))[start:]
-        headers = header_block(head)
+        headers = read_header_block(path, start, length)
         flags, deleted, received = _trailer_state(trailer)
         partial = path.name.endswith(".partial.emlx")
         load: Callable[[], bytes]
@@ -169,7 +166,7 @@ def _message(folder: SourceFolder, path: Path, key: str, attachments: Path | Non
             size = len(load())
         else:
             load = lambda: load_file(path, start, length)  # noqa: E731
-            size = wire_size(crlf_chunks(read_chunks(path, start, length)))
+            size = length
     except (OSError, ValueError, UnreadableStore) as error:
         return skipped(f"unreadable: {error}")
     return StoredMessage(

@@ -28,15 +28,13 @@ from pathlib import Path
 from mailaudit.migrate.stores.base import Flag, Role, SourceFolder, StoredMessage
 from mailaudit.migrate.stores.mozilla import mozilla_state
 from mailaudit.migrate.stores.shared import (
-    HEADER_LIMIT,
     MAX_DEPTH,
     UnreadableStore,
     add_folder,
-    file_wire_size,
-    header_block,
     load_file,
     mtime_date,
     read_head,
+    read_header_block,
     refusing_load,
     role_for,
 )
@@ -83,17 +81,17 @@ class MaildirStore:
     def messages(self, folder: SourceFolder) -> Iterator[StoredMessage]:
         folder_dir = self._dirs[folder]
         relative = folder_dir.relative_to(self.root).as_posix()
-        entries = []
+        entries: list[tuple[str, str, os.DirEntry[str]]] = []
         for sub in ("new", "cur"):
             try:
                 with os.scandir(folder_dir / sub) as scan:
-                    entries += [(e.name, sub) for e in scan if e.is_file(follow_symlinks=False)]
+                    entries += [(e.name, sub, e) for e in scan if e.is_file(follow_symlinks=False)]
             except FileNotFoundError:
                 continue
-        letters = _keyword_letters(folder_dir)
-        for name, sub in sorted(entries):
+        letters = MAILDIR_LETTERS | _keyword_letters(folder_dir)
+        for name, sub, entry in sorted(entries, key=lambda found: found[:2]):
             if not name.startswith("."):
-                yield _message(folder, folder_dir / sub / name, sub == "new", relative, letters)
+                yield _message(folder, entry, sub == "new", relative, letters)
 
     def _walk_top(self, root: Path) -> Iterator[tuple[tuple[str, ...], Path]]:
         if not is_maildir(root):
@@ -156,30 +154,38 @@ def _keyword_letters(folder_dir: Path) -> dict[str, Flag]:
 
 
 def _message(
-    folder: SourceFolder, path: Path, in_new: bool, relative: str, keywords: dict[str, Flag]
+    folder: SourceFolder,
+    entry: os.DirEntry[str],
+    in_new: bool,
+    relative: str,
+    known: dict[str, Flag],
 ) -> StoredMessage:
-    match = INFO.search(path.name)
-    unique = path.name[: match.start()] if match else path.name
+    """One message file: what its name, its status and (for Thunderbird) its headers say.
+    Listed in thousands, so no Path is made until the message is loaded."""
+    match = INFO.search(entry.name)
+    unique = entry.name[: match.start()] if match else entry.name
     key = f"{relative}/{unique}"
+    where = entry.path
     try:
-        size = file_wire_size(path)
-        date = mtime_date(path) or _delivery_time(unique)
+        info = entry.stat(follow_symlinks=False)
+        date = mtime_date(info) or _delivery_time(unique)
         flags: frozenset[Flag] = frozenset()
         skip = note = None
         if match:
             letters = match[1]
-            known = MAILDIR_LETTERS | keywords
             flags = frozenset(known[c] for c in letters if c in known)
             skip = SKIP_TRASHED if "T" in letters else None
         elif not in_new:
             # Thunderbird's maildir store writes no info suffix: its state is in the headers.
-            state = mozilla_state(header_block(read_head(path, HEADER_LIMIT)))
+            state = mozilla_state(read_header_block(Path(where)))
             if state is not None:
                 flags, skip, note = state.flags, state.skip, state.note
     except OSError as error:
         reason = f"unreadable: {error.strerror or error}"
-        return StoredMessage(folder, key, 0, frozenset(), None, refusing_load(path, reason), reason)
-    return StoredMessage(folder, key, size, flags, date, lambda: load_file(path), skip, note)
+        load = refusing_load(Path(where), reason)
+        return StoredMessage(folder, key, 0, frozenset(), None, load, reason)
+    size = info.st_size
+    return StoredMessage(folder, key, size, flags, date, lambda: load_file(Path(where)), skip, note)
 
 
 def _delivery_time(unique: str) -> datetime | None:

@@ -25,6 +25,7 @@ from mailaudit.migrate.stores.base import Role, SourceFolder
 CHUNK = 1024 * 1024
 MAX_DEPTH = 64  # deeper than any client nests folders: a bound on hostile or looping trees
 HEADER_LIMIT = 256 * 1024  # header bytes kept to read flags and dates; a header block is tiny
+FIRST_READ = 16 * 1024  # most header blocks fit; a longer one is read again, four times larger
 
 
 class UnreadableStore(MailauditError, OSError):
@@ -107,15 +108,6 @@ def join_chunks(chunks: Iterable[bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def wire_size(chunks: Iterable[bytes]) -> int:
-    return sum(len(chunk) for chunk in chunks)
-
-
-def file_wire_size(path: Path) -> int:
-    """len(load()) of a message file sent as it is, LF made CRLF."""
-    return wire_size(crlf_chunks(read_chunks(path)))
-
-
 def load_file(path: Path, offset: int = 0, length: int | None = None) -> bytes:
     """A message file (or a range of one) as it goes on the wire."""
     with unreadable_as_store_error(path):
@@ -134,6 +126,19 @@ def unreadable_as_store_error(path: Path) -> Iterator[None]:
         raise UnreadableStore(
             path, f"could not be read again: {error.strerror or error}"
         ) from error
+
+
+def read_header_block(path: Path, offset: int = 0, length: int | None = None) -> bytes:
+    """The header section of the message in a file (or in one range of it), read in growing
+    pieces up to HEADER_LIMIT: a header block is a few kilobytes, the message may be megabytes."""
+    want = FIRST_READ
+    while True:
+        cap = offset + (want if length is None else min(want, length))
+        head = read_head(path, cap)[offset:]
+        block = header_block(head)
+        if len(block) < len(head) or len(head) < cap - offset or want >= HEADER_LIMIT:
+            return block
+        want *= 4
 
 
 def header_block(head: bytes) -> bytes:
@@ -190,9 +195,8 @@ def message_date(headers: bytes) -> datetime | None:
     return None
 
 
-def mtime_date(path: Path) -> datetime | None:
-    mtime = path.stat().st_mtime
-    return datetime.fromtimestamp(mtime, timezone.utc) if mtime > 0 else None
+def mtime_date(info: os.stat_result) -> datetime | None:
+    return datetime.fromtimestamp(info.st_mtime, timezone.utc) if info.st_mtime > 0 else None
 
 
 # Folder names clients give their special folders, lower-cased, in the languages we meet
