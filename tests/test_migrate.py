@@ -579,6 +579,22 @@ def test_every_reader_arrives_as_it_reads(lab, dovecot, tmp_path, kind):
     assert tree_fingerprint(source) == before
 
 
+
+def test_a_single_mbox_file_is_a_folder_named_without_its_extension(lab, dovecot, tmp_path):
+    """`--from complex.mbox` fills a folder "complex": with the extension, Dovecot's Maildir++
+    would refuse the name (its '.' is the hierarchy separator there)."""
+    from mailaudit.migrate.stores import StoreFormat, open_store
+
+    source = STORES / "complex.mbox"
+    store = open_store(source, StoreFormat.MBOX)
+    wanted = sorted(m.load() for f in store.folders() for m in store.messages(f) if not m.skip)
+    user = new_user(dovecot)
+    result = migrate(lab, dovecot, user, source, tmp_path / "s")
+    assert result.exit_code == 0, result.output + result.stderr
+    on_server = read_back(dovecot, user, lab["certs"])
+    assert sorted(m.data for m in on_server["complex"]) == wanted
+    assert "complex.mbox" not in on_server
+
 def test_a_folder_name_the_server_refuses_fails_alone(lab, dovecot, tmp_path):
     """Dovecot's Maildir++ takes no '.' in a name: that folder is reported, the rest goes."""
     root = tmp_path / "Mail"
