@@ -579,7 +579,6 @@ def test_every_reader_arrives_as_it_reads(lab, dovecot, tmp_path, kind):
     assert tree_fingerprint(source) == before
 
 
-
 def test_a_single_mbox_file_is_a_folder_named_without_its_extension(lab, dovecot, tmp_path):
     """`--from complex.mbox` fills a folder "complex": with the extension, Dovecot's Maildir++
     would refuse the name (its '.' is the hierarchy separator there)."""
@@ -594,6 +593,7 @@ def test_a_single_mbox_file_is_a_folder_named_without_its_extension(lab, dovecot
     on_server = read_back(dovecot, user, lab["certs"])
     assert sorted(m.data for m in on_server["complex"]) == wanted
     assert "complex.mbox" not in on_server
+
 
 def test_a_folder_name_the_server_refuses_fails_alone(lab, dovecot, tmp_path):
     """Dovecot's Maildir++ takes no '.' in a name: that folder is reported, the rest goes."""

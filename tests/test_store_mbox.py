@@ -137,7 +137,6 @@ def test_real_mbox_files_split_as_the_stdlib_splits_them(name, tmp_path):
         assert got[0].internal_date == datetime(2009, 6, 1, 4, 28, 28, tzinfo=timezone.utc)
 
 
-
 @pytest.mark.parametrize(
     ("name", "folder", "role"),
     [
@@ -172,6 +171,7 @@ def test_files_in_a_folder_tree_keep_their_names(tmp_path):
         (tmp_path / name).write_bytes(entry)
     paths = {f.path for f in MboxStore(tmp_path).folders()}
     assert paths == {("Inbox",), ("Inbox", "Old.mbox"), ("Notes.mbx",)}
+
 
 def test_mutt_status_headers(tmp_path):
     folder = tmp_path / "mbox"
