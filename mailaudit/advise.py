@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
@@ -187,6 +188,7 @@ class Policy:
 
 def advise(report: MachineReport, providers: list[Provider], policy: Policy) -> MachineReport:
     """The report with findings and a recommendation on every account, and machine findings."""
+    root = report.machine.root
     accounts = []
     for account in report.accounts:
         if (
@@ -204,7 +206,7 @@ def advise(report: MachineReport, providers: list[Provider], policy: Policy) -> 
             replace(
                 account,
                 findings=tuple(findings),
-                recommendation=recommend(account, provider, policy),
+                recommendation=recommend(account, provider, policy, root),
             )
         )
     machine_findings = _kept(
@@ -215,12 +217,12 @@ def advise(report: MachineReport, providers: list[Provider], policy: Policy) -> 
     return replace(
         report,
         accounts=tuple(accounts),
-        local_mailboxes=tuple(replace(m, recommendation=back_up(m)) for m in local),
+        local_mailboxes=tuple(replace(m, recommendation=back_up(m, root)) for m in local),
         findings=tuple(machine_findings),
     )
 
 
-def back_up(mailbox: LocalMailbox) -> dict[str, Any]:
+def back_up(mailbox: LocalMailbox, root: str | None = None) -> dict[str, Any]:
     """A local mailbox holds the only copy of its mail: back it up before anything changes."""
     where = store_words(mailbox.store, mailbox.platform)
     return {
@@ -228,11 +230,48 @@ def back_up(mailbox: LocalMailbox) -> dict[str, Any]:
         "summary": f"Back up {mailbox.name}: it is kept only on this computer.",
         "steps": [
             f"Back up the local mailbox {where} before any change on this computer: "
-            f"`mailaudit backup --to {backup_target(mailbox.store.path)}`.",
+            f"`{backup_command(mailbox.store.path, root)}`.",
             "To keep it on a server as well, copy its folders into an IMAP account "
             f"in {CLIENT_NAMES.get(mailbox.client, mailbox.client.value)}.",
         ],
     }
+
+
+def backup_command(path: str | None, root: str | None) -> str:
+    return f"mailaudit backup{root_option(root)} --to {backup_target(path)}"
+
+
+def root_option(root: str | None) -> str:
+    """A scan of a disk mounted at --root: the plan's commands must read that disk too, not the
+    machine they run on."""
+    return f" --root {shell_word(root)}" if root else ""
+
+
+# A word cmd and PowerShell both pass on as it is: no ',' (PowerShell's array operator), '=' or
+# ';' (cmd's argument separators), no quote or expansion character.
+_PLAIN_WINDOWS = re.compile(r"[\w.:\\/+-]+", re.ASCII)
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:|^\\\\")
+
+
+def shell_word(text: str) -> str:
+    """`text` as one word of the shell it was typed in, to be pasted back there: a Windows path
+    (a disk mounted on a Windows workbench) for cmd or PowerShell, any other for a POSIX shell.
+
+    Windows: double quotes read alike in cmd and PowerShell (a Windows name holds no '"');
+    where `$`, '`' or '%' would be expanded inside them, PowerShell's single quotes (the shell
+    of a current Windows terminal) with a quote doubled. POSIX: shlex's single quotes.
+    """
+    if not _WINDOWS_PATH.match(text):
+        return shlex.quote(text)
+    if _PLAIN_WINDOWS.fullmatch(text):
+        return text
+    # A '\\' before the closing quote would escape it for the program's argument parser (the
+    # MSVC rules Python's argv follows); the folder is the same without it.
+    folder = text.rstrip("\\")
+    text = folder if len(folder) > 2 else text
+    if not re.search(r"[$`%]", text):
+        return f'"{text}"'
+    return "'" + text.replace("'", "''") + "'"
 
 
 def backup_target(path: str | None) -> str:
@@ -463,10 +502,13 @@ def _implicit_available(account: Account, provider: Provider | None) -> bool:
 # ---------------------------------------------------------------- recommendations
 
 
-def recommend(account: Account, provider: Provider | None, policy: Policy) -> dict[str, Any]:
-    """One recommendation with concrete values: keep, switch to IMAP, secure, or use OAuth."""
+def recommend(
+    account: Account, provider: Provider | None, policy: Policy, root: str | None = None
+) -> dict[str, Any]:
+    """One recommendation with concrete values: keep, switch to IMAP, secure, or use OAuth.
+    `root`: the --root of the scan, which the plan's commands must be given again."""
     if account.protocol is Protocol.POP3:
-        plan = _pop3(account, provider, policy)
+        plan = _pop3(account, provider, policy, root)
         if account.incoming.security is Security.NONE:
             # MA003 comes first, whatever happens with IMAP: the password is exposed today.
             plan["steps"] = [*_secure_pop3_now(account), *plan["steps"]]
@@ -537,7 +579,9 @@ def _secure_pop3_now(account: Account) -> list[str]:
     ]
 
 
-def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[str, Any]:
+def _pop3(
+    account: Account, provider: Provider | None, policy: Policy, root: str | None
+) -> dict[str, Any]:
     discovery = account.discovery
     best = discovery.best if discovery else None
     if best is None and provider is not None and provider.imap is not None:
@@ -570,7 +614,7 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
                 + (f" ({discovery.reason})." if discovery and discovery.reason else "."),
                 f"Until then, back up the local mail store, {_account_store(account)}: "
                 + ("it holds the only copy" if only_copy_here(account) else "keep it safe")
-                + f": `mailaudit backup --to {backup_target(_store_path(account))}`.",
+                + f": `{backup_command(_store_path(account), root)}`.",
             ],
         }
     else:
@@ -588,7 +632,7 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
             "computer holds the only copy.",
             "steps": [
                 f"Back up the local mail store now and regularly: {_account_store(account)}: "
-                f"`mailaudit backup --to {backup_target(_store_path(account))}`.",
+                f"`{backup_command(_store_path(account), root)}`.",
                 "Leave a copy of messages on the server, if the provider allows it.",
             ],
         }
@@ -613,17 +657,17 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
         f"from {source}.",
         _on_server_step(account),
         (
-            f"Back up first: `mailaudit backup --to {backup_target(store.path)}` copies the local "
+            f"Back up first: `{backup_command(store.path, root)}` copies the local "
             f"mail store {_account_store(account)}."
             if store
-            else f"Back up first: `mailaudit backup --to {backup_target(None)}`."
+            else f"Back up first: `{backup_command(None, root)}`."
         ),
         f"Create a new IMAP account in {CLIENT_NAMES.get(account.client, account.client.value)}: "
         f"server {best_host}, "
         f"port {best_port}, {settings['security']}, "
         f"user name {settings['username'] or 'as before'}, "
         f"sign-in: {settings['sign_in']}.",
-        _how_to_move(account, account.incoming.username, best_host, best_port, best_security),
+        _how_to_move(account, account.incoming.username, best_host, best_port, best_security, root),
         _upload_step(size, hours, policy.uplink_mbit),
         "When every folder shows up on the server (check in webmail), remove the POP3 account.",
     ]
@@ -640,7 +684,7 @@ def _pop3(account: Account, provider: Provider | None, policy: Policy) -> dict[s
 
 
 def _how_to_move(
-    account: Account, username: str | None, host: str, port: int, security: str
+    account: Account, username: str | None, host: str, port: int, security: str, root: str | None
 ) -> str:
     by_hand = HOW_TO_MOVE.get(account.client, "Copy the old folders into the new IMAP account.")
     if account.client not in MIGRATE_READS:
@@ -654,7 +698,8 @@ def _how_to_move(
     )
     return (
         f"{by_hand} Or let mailaudit upload them{extra}: "
-        f"mailaudit migrate --account {account.id} --to {scheme}://{login}{host}:{port}"
+        f"mailaudit migrate --account {account.id}{root_option(root)} "
+        f"--to {scheme}://{login}{host}:{port}"
     )
 
 

@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote, unquote
 
+from mailaudit.advise import shell_word
 from mailaudit.machine import NOT_USERS
 from mailaudit.model import Account, MachineReport
 
@@ -62,7 +63,9 @@ def redact(report: MachineReport, *, domains: bool = False) -> MachineReport:
     # a report of thousands of accounts stays linear.
     patterns: Patterns = []
     if report.machine.root:
-        patterns.append((re.compile(re.escape(report.machine.root)), "<root>"))
+        # Also as the plan's commands quote it for the shell (`--root '/mnt/Anna'"'"'s PC'`).
+        forms = sorted({report.machine.root, shell_word(report.machine.root)}, key=len)
+        patterns.append((re.compile("|".join(map(re.escape, reversed(forms)))), "<root>"))
 
     def userinfo(match: re.Match[str]) -> str:
         """The login of an imaps:// URL (a migrate command), percent-encoded there: its token,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import mailaudit.report
 from mailaudit import providers
@@ -19,6 +23,7 @@ from mailaudit.advise import (
     at_least,
     highest,
     recommend,
+    shell_word,
 )
 from mailaudit.model import (
     Account,
@@ -28,6 +33,7 @@ from mailaudit.model import (
     Client,
     Discovery,
     Endpoint,
+    LocalMailbox,
     LocalStore,
     Machine,
     MachineReport,
@@ -363,3 +369,99 @@ def test_every_client_has_a_name_a_way_to_move_and_a_schema_entry(client):
     assert client.value in clients
     assert client in CLIENT_NAMES
     assert client in HOW_TO_MOVE
+
+
+def commands(report: MachineReport) -> list[str]:
+    """Every `mailaudit ...` command the plan names, accounts' and local mailboxes' alike."""
+    plans = [a.recommendation for a in report.accounts] + [
+        m.recommendation for m in report.local_mailboxes
+    ]
+    steps = [step for plan in plans if plan for step in plan["steps"]]
+    return [
+        "mailaudit " + found.split("`")[0].rstrip(".")
+        for step in steps
+        for found in step.split("mailaudit ")[1:]
+        if found.startswith(("backup ", "migrate "))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("root", "written"),
+    [
+        (None, ""),
+        ("/mnt/client", " --root /mnt/client"),
+        ("/mnt/Anna's PC (2)", " --root '/mnt/Anna'\"'\"'s PC (2)'"),
+        ("E:\\", " --root E:\\"),
+        ("D:\\Client PC\\", ' --root "D:\\Client PC"'),
+    ],
+)
+def test_the_plans_commands_read_the_same_mounted_disk(root, written):
+    """Without --root, `mailaudit backup` and `migrate` would read the workbench itself."""
+    best = Candidate("imap.mail.example", 993, "tls", "guess", True, True)
+    offered = pop(leave_on_server=False, discovery=Discovery("mail.example", "offered", best=best))
+    unknown = pop(key="k2", discovery=Discovery("mail.example", "unknown", reason="offline"))
+    declined = pop(
+        key="k3", leave_on_server=False, discovery=Discovery("mail.example", "not offered")
+    )
+    on_my_mac = LocalMailbox(
+        Client.APPLE_MAIL, "mia", "V10", "On My Mac", LocalStore("/Users/mia/Library/Mail", 9), "o"
+    )
+    report = MachineReport(
+        "0",
+        Machine("pc", "Windows", root, "2026"),
+        (offered, unknown, declined),
+        local_mailboxes=(on_my_mac,),
+    )
+    found = commands(advise(report, KNOWN, Policy()))
+    assert found == [
+        f"mailaudit backup{written} --to E:\\",  # the plan to move to IMAP: back up first
+        f"mailaudit migrate --account {offered.id}{written} "
+        "--to imaps://anna@imap.mail.example:993",
+        f"mailaudit backup{written} --to E:\\",  # IMAP not known yet: back up until then
+        f"mailaudit backup{written} --to E:\\",  # no IMAP: the only copy, backed up
+        f"mailaudit backup{written} --to /Volumes/Backup",  # a local mailbox
+    ]
+    if root is None:
+        assert not any("--root" in command for command in found)
+
+
+def test_the_sample_machines_commands_name_its_root():
+    report = audit(SAMPLE)
+    found = commands(report)
+    assert found and all(f" --root {shell_word(str(SAMPLE))} --to " in c for c in found)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/mnt/client", "/mnt/Anna's PC", '/mnt/$HOME `id` \\n "x"', "/mnt/a;b&c|d*", "-dash"],
+)
+def test_a_posix_root_is_read_back_by_a_real_shell(path):
+    shown = subprocess.run(
+        ["sh", "-c", f"printf %s {shell_word(path)}"], capture_output=True, check=True
+    ).stdout.decode()
+    assert shown == path
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"])))
+def test_any_posix_root_is_one_word(path):
+    if path[1:2] == ":" or path.startswith("\\\\"):  # a Windows path: quoted its own way
+        return
+    assert shlex.split(f"mailaudit backup --root {shell_word(path)} --to x") == [
+        "mailaudit", "backup", "--root", path, "--to", "x"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "word"),
+    [
+        ("E:\\", "E:\\"),
+        ("E:\\disk\\pc-7", "E:\\disk\\pc-7"),
+        ("D:\\Client PC\\", '"D:\\Client PC"'),  # a '\\"' would escape the quote
+        ("D:\\a,b", '"D:\\a,b"'),  # ',' makes an array in PowerShell
+        ("D:\\50% $off", "'D:\\50% $off'"),  # expanded in double quotes
+        ("D:\\Anna's $x", "'D:\\Anna''s $x'"),
+        ("\\\\nas\\Client PC", '"\\\\nas\\Client PC"'),
+    ],
+)
+def test_a_windows_root_is_quoted_for_cmd_and_powershell(path, word):
+    assert shell_word(path) == word

@@ -6,8 +6,11 @@ server stored is counted from Dovecot's own log (the mail_log plugin writes each
 
 from __future__ import annotations
 
+import imaplib
 import json
 import os
+import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -20,6 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mailaudit.cli import app
+from mailaudit.migrate import utf7
 
 from .conftest import tree_fingerprint
 from .migrate_lab import (
@@ -648,6 +652,22 @@ def test_every_reader_arrives_as_it_reads(lab, dovecot, tmp_path, kind):
     assert tree_fingerprint(source) == before
 
 
+def test_a_single_mbox_file_is_a_folder_named_without_its_extension(lab, dovecot, tmp_path):
+    """`--from complex.mbox` fills a folder "complex": with the extension, Dovecot's Maildir++
+    would refuse the name (its '.' is the hierarchy separator there)."""
+    from mailaudit.migrate.stores import StoreFormat, open_store
+
+    source = STORES / "complex.mbox"
+    store = open_store(source, StoreFormat.MBOX)
+    wanted = sorted(m.load() for f in store.folders() for m in store.messages(f) if not m.skip)
+    user = new_user(dovecot)
+    result = migrate(lab, dovecot, user, source, tmp_path / "s")
+    assert result.exit_code == 0, result.output + result.stderr
+    on_server = read_back(dovecot, user, lab["certs"])
+    assert sorted(m.data for m in on_server["complex"]) == wanted
+    assert "complex.mbox" not in on_server
+
+
 def test_a_folder_name_the_server_refuses_fails_alone(lab, dovecot, tmp_path):
     """Dovecot's Maildir++ takes no '.' in a name: that folder is reported, the rest goes."""
     root = tmp_path / "Mail"
@@ -678,6 +698,146 @@ def test_a_maildir_dovecot_wrote_moves_to_another_account(lab, dovecot, tmp_path
         assert [(m.data, m.flags, m.internal_date) for m in sorted(got[folder], key=key)] == [
             (m.data, m.flags, m.internal_date) for m in sorted(messages, key=key)
         ], folder
+
+
+def crlf_message(n: int, headers: bytes = b"", message_id: bool = True) -> bytes:
+    ident = b"Message-ID: <w%d@example.test>\r\n" % n if message_id else b""
+    return (
+        b"From: Ann <ann@example.test>\r\nTo: pat@example.test\r\nSubject: written %d\r\n"
+        b"%s%sDate: Tue, 3 Mar 2020 10:00:00 +0100\r\n\r\nBody %d\r\nFrom the start\r\n"
+        % (n, ident, headers, n)
+    )
+
+
+# (server folder, message, flags, INTERNALDATE): what a real program then writes to a Maildir.
+WRITTEN = [
+    ("INBOX", crlf_message(1), ("\\Seen",), WHEN),
+    ("INBOX", crlf_message(2), ("\\Seen", "\\Answered"), WHEN + 3600),
+    ("INBOX", crlf_message(3, "X-Note: Grüße aus Köln\r\n".encode()), ("\\Flagged",), WHEN + 7200),
+    ("INBOX", crlf_message(4, message_id=False), (), WHEN + 10800),
+    ("INBOX", crlf_message(5), ("\\Seen", "\\Deleted"), WHEN),  # trashed there: never uploaded
+    ("Grüße", crlf_message(6), ("\\Seen",), WHEN - 400 * 86400),
+    ("Archive/2019", crlf_message(7), ("\\Seen", "\\Answered", "\\Flagged"), WHEN),
+    ("Gesendet", crlf_message(8), ("\\Seen",), WHEN + 60),
+    ("Entwurf", crlf_message(9), ("\\Draft",), WHEN + 120),
+]
+
+MBSYNC_CONF = """\
+IMAPAccount lab
+Host 127.0.0.1
+Port {port}
+User {user}
+Pass {password}
+SSLType IMAPS
+CertificateFile {cert}
+
+IMAPStore remote
+Account lab
+
+MaildirStore local
+{path}Inbox {dest}/INBOX
+SubFolders {layout}
+
+Channel everything
+Far :remote:
+Near :local:
+Patterns *
+Create Near
+Sync Pull
+CopyArrivalDate yes
+SyncState *
+"""
+
+
+def write_with_mbsync(server, user: User, tmp: Path, layout: str) -> Path:  # type: ignore[no-untyped-def]
+    """The user's mailbox pulled by mbsync (Debian's isync) into a local Maildir tree."""
+    if shutil.which("mbsync") is None:
+        if os.environ.get("CI"):
+            pytest.fail("mbsync is missing (apt-get install isync)")
+        pytest.skip("needs mbsync (apt-get install isync)")
+    dest = tmp / "mbsync"
+    dest.mkdir()
+    conf = tmp / "mbsyncrc"
+    conf.write_text(
+        MBSYNC_CONF.format(
+            port=server.ports["imaps"],
+            user=user.name,
+            password=user.password,
+            cert=server.certs / "good.crt",
+            dest=dest,
+            path=f"Path {dest}/\n" if layout == "Verbatim" else "",  # Maildir++: under Inbox
+            layout=layout,
+        )
+    )
+    conf.chmod(0o600)
+    run = subprocess.run(
+        ["mbsync", "-c", str(conf), "-a", "-q"],
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "HOME": str(tmp)},
+    )
+    assert run.returncode == 0, run.stderr
+    return dest if layout == "Verbatim" else dest / "INBOX"
+
+
+def write_with_doveadm(server, user: User) -> Path:  # type: ignore[no-untyped-def]
+    """The user's mailbox written by `doveadm backup` into a Maildir of its own."""
+    dest = server.folder / "exports" / user.name  # doveadm writes as the user (nobody)
+    dest.parent.mkdir(exist_ok=True)
+    os.chown(dest.parent, 65534, 65534)  # the userdb's uid and gid (labservers)
+    conf = str(server.folder / "dovecot.conf")
+    run = subprocess.run(
+        ["doveadm", "-c", conf, "backup", "-u", user.name, f"maildir:{dest}"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    return dest
+
+
+@pytest.mark.parametrize("writer", ["mbsync-verbatim", "mbsync-maildir++", "doveadm-backup"])
+def test_a_maildir_written_by_another_program_arrives_as_it_was(lab, dovecot, tmp_path, writer):
+    """Varied mail on one account, written to a Maildir by mbsync or doveadm, then migrated
+    into a fresh account: the same bytes, flags, INTERNALDATE and folders, read back."""
+    first, second = new_user(dovecot), new_user(dovecot)
+    imap = imaplib.IMAP4("127.0.0.1", dovecot.ports["imap"])  # loopback: Dovecot allows it
+    imap.login(first.name, first.password)
+    for name in ("Grüße", "Archive", "Archive/2019"):
+        assert imap.create(utf7.encode(name))[0] == "OK"
+    for folder, data, flags, when in WRITTEN:
+        mailbox = utf7.encode(folder)
+        assert (
+            imap.append(mailbox, " ".join(flags), imaplib.Time2Internaldate(when), data)[0] == "OK"
+        )
+    imap.logout()
+    if writer == "doveadm-backup":
+        source = write_with_doveadm(dovecot, first)
+    else:
+        source = write_with_mbsync(dovecot, first, tmp_path, writer.split("-")[1].title())
+    on_disk = {
+        path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        for path in source.rglob("*")
+        if path.parent.name in ("cur", "new") and path.is_file()
+    }
+    result = migrate(lab, dovecot, second, source, tmp_path / "s", "--verify", "full")
+    assert result.exit_code == 0, result.output + result.stderr
+    arrived = read_back(dovecot, second, lab["certs"])
+    tuid = re.compile(rb"X-TUID: \S+\r\n")  # mbsync's mark to find its copy again
+    for folder in {folder for folder, *_ in WRITTEN} | {"Papierkorb", "Spam"}:
+        want = sorted(
+            (data, frozenset(flags), when)
+            for where, data, flags, when in WRITTEN
+            if where == folder and "\\Deleted" not in flags
+        )
+        got = sorted(
+            (tuid.sub(b"", m.data), m.flags, m.internal_date.timestamp()) for m in arrived[folder]
+        )
+        assert got == want, folder
+        assert all(m.data in on_disk for m in arrived[folder]), folder  # the file's own bytes
+    assert sum(len(messages) for messages in arrived.values()) == len(WRITTEN) - 1
+    deleted = crlf_message(5)
+    assert any(tuid.sub(b"", data) == deleted for data in on_disk)  # on disk, marked trashed
+    assert "8 uploaded message(s) compared byte for byte" in result.stdout
 
 
 def test_a_throttling_server_ends_the_run_cleanly(lab, tmp_path):

@@ -3,6 +3,7 @@ names, account names, the machine's name; the provider's domain stays unless --r
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -14,6 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailaudit import providers
+from mailaudit.advise import Policy, advise
 from mailaudit.machine import NOT_USERS
 from mailaudit.model import Machine, MachineReport, Skipped
 from mailaudit.redact import redact
@@ -103,6 +106,25 @@ def test_the_command_line_redacts_every_format(tmp_path):
             assert secret.lower() not in result.stdout.lower(), (fmt, secret)
         if fmt == "json":
             assert json.loads(result.stdout)["summary"]["accounts"] == 19
+
+
+def plan_steps(report: MachineReport) -> str:
+    return "\n".join(step for a in report.accounts if a.recommendation
+                     for step in a.recommendation["steps"])  # fmt: skip
+
+
+def test_the_root_in_the_plans_commands_is_hidden(report):
+    """The plan's commands repeat --root, quoted for the shell: hidden in that form too."""
+    root = "/mnt/Zeno Quast's PC"  # no user's name: only the --root rule can hide it
+    machine = dataclasses.replace(report.machine, root=root)
+    mounted = advise(dataclasses.replace(report, machine=machine), providers.load(), Policy())
+    assert "--root '/mnt/Zeno Quast'\"'\"'s PC' --to" in plan_steps(mounted)  # it can fail
+    hidden = redact(mounted)
+    assert "--root <root> --to" in plan_steps(hidden)
+    for fmt in Format:
+        shown = as_read(hidden, fmt)
+        for secret in ("Zeno", "Quast", "/mnt"):
+            assert secret not in shown, (fmt, secret)
 
 
 NAME = st.text(alphabet=string.ascii_letters + "äöüßÉ -_.'", min_size=2, max_size=24).filter(

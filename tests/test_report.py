@@ -12,6 +12,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from mailaudit import providers
+from mailaudit.advise import Policy, advise
 from mailaudit.model import Machine, Run, RunOptions
 from mailaudit.report import Format, RenderOptions, render
 from mailaudit.report.catalog import LANGUAGES
@@ -45,7 +47,9 @@ def frozen_sample():
         finished_at="2026-01-05T09:30:00+00:00",
         prepared_by="Jan Techniker",
     )
-    return replace(report, machine=machine, run=run)
+    # Advised again under the pinned root: the plan's commands name it (`--root ...`).
+    advised = advise(replace(report, machine=machine), providers.load(), Policy())
+    return replace(advised, run=run)
 
 
 def golden_path(fmt: Format, lang: str) -> Path:

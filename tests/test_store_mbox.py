@@ -126,7 +126,7 @@ def test_unescaped_from_line_in_an_old_body_stays_in_the_message(tmp_path):
 def test_real_mbox_files_split_as_the_stdlib_splits_them(name, tmp_path):
     source = STORES / name
     with untouched(STORES):
-        got = read_all(open_store(source, detect_format(source)))[(name,)]
+        got = read_all(open_store(source, detect_format(source)))[(name.removesuffix(".mbox"),)]
     copy = tmp_path / name  # the stdlib opens mbox files for writing: only ever on a copy
     shutil.copy(source, copy)
     oracle = mailbox.mbox(copy, create=False)
@@ -135,6 +135,42 @@ def test_real_mbox_files_split_as_the_stdlib_splits_them(name, tmp_path):
     assert all(m.internal_date is not None for m in got)
     if name == "complex.mbox":
         assert got[0].internal_date == datetime(2009, 6, 1, 4, 28, 28, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("name", "folder", "role"),
+    [
+        ("complex.mbox", "complex", None),  # an export
+        ("Sent.MBOX", "Sent", Role.SENT),
+        ("In.mbx", "In", None),  # Eudora
+        ("store.mbs", "store", None),  # Opera Mail
+        ("Archive.2019.mbox", "Archive.2019", None),  # only the extension goes
+        ("Inbox", "Inbox", Role.INBOX),  # Thunderbird's folder file: no extension
+        ("mail.txt", "mail.txt", None),  # not a mail file's extension
+        ("x.mbox.txt", "x.mbox.txt", None),  # the extension must end the name
+    ],
+)
+def test_a_single_file_is_a_folder_named_without_its_extension(tmp_path, name, folder, role):
+    """One mbox file given alone: `complex.mbox` would be a folder "complex.mbox", whose '.'
+    Dovecot's Maildir++ refuses and other servers take for a hierarchy separator."""
+    path = tmp_path / name
+    path.write_bytes(b"From a@b Mon Jan  1 00:00:00 2001\nSubject: x\n\nx\n")
+    with untouched(tmp_path):
+        store = open_store(path, detect_format(path))
+        (only,) = store.folders()
+        (message,) = store.messages(only)
+    assert only.path == (folder,) and only.role is role
+    assert message.key.startswith(name)  # the ledger's key is the file's, as before
+
+
+def test_files_in_a_folder_tree_keep_their_names(tmp_path):
+    """Only the one file given alone loses its extension: in a tree the names are the client's."""
+    entry = b"From a@b Mon Jan  1 00:00:00 2001\nSubject: x\n\nx\n"
+    (tmp_path / "Inbox.sbd").mkdir()
+    for name in ("Inbox", "Inbox.sbd/Old.mbox", "Notes.mbx"):
+        (tmp_path / name).write_bytes(entry)
+    paths = {f.path for f in MboxStore(tmp_path).folders()}
+    assert paths == {("Inbox",), ("Inbox", "Old.mbox"), ("Notes.mbx",)}
 
 
 def test_mutt_status_headers(tmp_path):

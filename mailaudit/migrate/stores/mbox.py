@@ -95,6 +95,21 @@ def is_mbox_file(path: Path) -> bool:
     return head == b"From " or (head == b"" and path.with_name(name + ".msf").exists())
 
 
+# What other programs end an mbox file's name with: an export (`Archive.mbox`, Google Takeout),
+# Eudora (`In.mbx`), Opera Mail (`.mbs`). Thunderbird's own folder files have no extension.
+MAIL_FILE_EXTENSIONS = (".mbox", ".mbx", ".mbs")
+
+
+def single_file_folder(name: str) -> str:
+    """The folder one mbox file given alone becomes: its name without a mail file's extension
+    (`Archive.mbox` is "Archive"; a '.' left in it would be a hierarchy separator to many
+    servers, and Dovecot's Maildir++ refuses it)."""
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and f".{extension.lower()}" in MAIL_FILE_EXTENSIONS:
+        return stem
+    return name
+
+
 class MboxStore:
     """One mbox file, or a folder tree of them (Thunderbird's `.sbd` nesting)."""
 
@@ -105,7 +120,7 @@ class MboxStore:
             if root.is_dir():
                 found = list(self._walk(root, ()))
             elif is_mbox_file(root):
-                found = [((root.name,), root)]
+                found = [((single_file_folder(root.name),), root)]
             else:
                 raise UnreadableStore(root, "not an mbox file (it does not start with 'From ')")
         except OSError as error:
