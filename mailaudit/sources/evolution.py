@@ -39,10 +39,10 @@ from mailaudit.model import (
     Security,
     Skipped,
 )
+from mailaudit.safe_xml import Element, parse_xml
 from mailaudit.sources.base import Found
 from mailaudit.sources.local_store import measure_store
 from mailaudit.sources.numbers import port_number, small_int
-from mailaudit.sources.safe_xml import Element, parse_xml
 
 SOURCE = Client.EVOLUTION.value
 SOURCE_DIRS = (
@@ -437,7 +437,7 @@ def _scan_gconf(
         yield Skipped(SOURCE, origin, f"%gconf.xml {exc.reason}")
         return
     except ValueError as exc:
-        yield Skipped(SOURCE, origin, f"%gconf.xml is {exc}; left out")
+        yield Skipped(SOURCE, origin, f"%gconf.xml: {exc}; left out")
         return
     for number, account in enumerate(accounts):
         try:
@@ -476,11 +476,9 @@ def _gconf_account(
         yield Skipped(SOURCE, origin, f"account {name!r} is disabled; Evolution does not fetch it")
         return
     identity = account.first("identity")
-    address = identity.first("addr-spec") if identity is not None else None
-    email = address.text.strip() if address is not None and address.text.strip() else None
+    email = (identity.text_of("addr-spec") if identity is not None else "") or None
     source = account.first("source")
-    url_element = source.first("url") if source is not None else None
-    url = url_element.text.strip() if url_element is not None else ""
+    url = source.text_of("url") if source is not None else ""
     if not url:
         return  # an identity that only sends
     scheme, username, host, port, params = _camel_url(url)
