@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -368,6 +368,20 @@ def _leave_on_server(
 def _eds_version(files: MachineFiles) -> tuple[int, int] | None:
     """evolution-data-server's version from the dpkg database of the audited system, if any."""
     status = (files.root or Path("/")) / DPKG_STATUS
+    try:
+        info = status.lstat()
+    except OSError:
+        return None
+    return _eds_version_in(files, status, info.st_mtime_ns, info.st_size)
+
+
+# Every sources folder of every user asks, and the status file runs to megabytes: read it once
+# per machine. mtime_ns and size are only part of the key: a status file that changed is read
+# again.
+@lru_cache(maxsize=1)
+def _eds_version_in(
+    files: MachineFiles, status: Path, mtime_ns: int, size: int
+) -> tuple[int, int] | None:
     try:
         text = files.read_bytes(status, DPKG_LIMIT).decode("utf-8", "replace")
     except UnreadableFile:
