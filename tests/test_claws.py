@@ -161,13 +161,20 @@ def test_text_without_accounts_is_skipped(machine):
     assert any("no [Account: N] section" in s.reason for s in report.skipped)
 
 
-def test_damaged_folderlist_falls_back_to_mail(machine):
+@pytest.mark.parametrize(("damage", "reason"), [
+    (lambda xml: xml[:150], "folderlist.xml: not well-formed XML"),  # cut off mid-write
+    (
+        lambda xml: xml.replace(b"?>", b'?><!DOCTYPE folderlist [<!ENTITY e "e">]>', 1),
+        "folderlist.xml: document type declarations are not accepted",
+    ),
+])  # fmt: skip
+def test_damaged_folderlist_falls_back_to_mail(machine, damage, reason):
     folderlist = claws_rc(machine).parent / "folderlist.xml"
-    folderlist.write_bytes(folderlist.read_bytes()[:150])
+    folderlist.write_bytes(damage(folderlist.read_bytes()))
     report = audit(machine)
     gmx = by_name(report)["GMX"]
     assert gmx.local_store is not None and gmx.local_store.path == "/home/clara/Mail"
-    assert any("folderlist.xml is not well-formed XML" in s.reason for s in report.skipped)
+    assert any(reason in s.reason for s in report.skipped)
 
 
 def test_a_mailbox_no_account_uses_is_local_mail(machine):

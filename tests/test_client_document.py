@@ -21,6 +21,7 @@ from mailaudit.report.at_risk import only_copies
 from mailaudit.report.catalog import LANGUAGES, catalog
 from mailaudit.report.document import document
 from mailaudit.report.json_report import from_dict, load, to_dict
+from mailaudit.report.words import PRODUCT_NAMES
 
 from .conftest import REAL_TB, SAMPLE, audit
 from .test_report import HOSTILE_NAME, frozen_sample, hostile_report
@@ -128,6 +129,11 @@ def test_product_names_not_enum_values_reach_the_client():
         assert product in owner
     appendix = html.split('<section class="appendix" lang="en">')[1]
     assert ">apple-mail<" not in appendix and ">thunderbird<" not in appendix
+
+
+@pytest.mark.parametrize("client", list(Client))
+def test_every_client_has_a_product_name(client):
+    assert PRODUCT_NAMES.get(client.value, "").strip()
 
 
 def test_local_mailboxes_count_as_mail_only_on_this_pc():

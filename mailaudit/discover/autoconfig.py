@@ -4,7 +4,7 @@ Thunderbird asks https://autoconfig.<domain>/mail/config-v1.1.xml?emailaddress=.
 https://<domain>/.well-known/autoconfig/mail/config-v1.1.xml, and both over http when https
 fails. The fetch is a small HTTP/1.0 GET (so no chunked bodies) with a size limit, a redirect
 limit and a timeout on every step; names resolve through the same resolver as the probes.
-The XML is read by expat with document type declarations refused, so no entity can expand.
+The XML is read by safe_xml, which refuses document type declarations, so no entity expands.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import ssl
 from urllib.parse import quote, urljoin, urlsplit
-from xml.parsers import expat
 
 from mailaudit.model import AutoconfigResult, ConfigServer, ProbeError
 from mailaudit.probe.resolve import Resolver
 from mailaudit.probe.wire import WireError
+from mailaudit.safe_xml import parse_xml
 
 MAX_BODY = 256 * 1024  # real files are a few KB
 MAX_HEADER_LINES = 64
@@ -163,76 +163,22 @@ async def _response(
 
 def parse(document: bytes, domain: str) -> tuple[ConfigServer, ...]:
     """The incomingServer entries of type imap and pop3. Raises ValueError on anything else."""
-    root = _tree(document)
+    root = parse_xml(document)
     if root.tag != "clientConfig":
         raise ValueError(f"the root element is <{root.tag}>, not <clientConfig>")
     servers = []
-    for provider in root.find_all("emailProvider"):
-        for entry in provider.find_all("incomingServer"):
+    for provider in root.all("emailProvider"):
+        for entry in provider.all("incomingServer"):
             kind = entry.attributes.get("type", "")
             host = entry.text_of("hostname").replace("%EMAILDOMAIN%", domain)
             port = entry.text_of("port")
             socket_type = entry.text_of("socketType")
             if kind not in ("imap", "pop3") or not host or not port.isdigit():
                 continue
-            auth = tuple(e.text.strip() for e in entry.find_all("authentication") if e.text.strip())
+            auth = tuple(e.text.strip() for e in entry.all("authentication") if e.text.strip())
             servers.append(
                 ConfigServer(kind, host, int(port), SOCKET_TYPES.get(socket_type, "unknown"), auth)
             )
     if not servers:
         raise ValueError("no IMAP or POP3 incoming server in it")
     return tuple(servers)
-
-
-class _Element:
-    def __init__(self, tag: str, attributes: dict[str, str]) -> None:
-        self.tag = tag
-        self.attributes = attributes
-        self.children: list[_Element] = []
-        self.text = ""
-
-    def find_all(self, tag: str) -> list[_Element]:
-        return [child for child in self.children if child.tag == tag]
-
-    def text_of(self, tag: str) -> str:
-        found = self.find_all(tag)
-        return found[0].text.strip() if found else ""
-
-
-def _tree(document: bytes) -> _Element:
-    """A small tree from expat, refusing any DTD: no entity, internal or external, is read."""
-    parser = expat.ParserCreate()
-    stack: list[_Element] = []
-    roots: list[_Element] = []
-
-    def refuse(*_: object) -> None:
-        raise ValueError("document type declarations are not accepted")
-
-    def refuse_external(*_: object) -> int:
-        raise ValueError("external entities are not accepted")
-
-    def start(tag: str, attributes: dict[str, str]) -> None:
-        element = _Element(tag, attributes)
-        (stack[-1].children if stack else roots).append(element)
-        stack.append(element)
-
-    def end(tag: str) -> None:
-        stack.pop()
-
-    def text(data: str) -> None:
-        if stack:
-            stack[-1].text += data
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse_external
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = text
-    try:
-        parser.Parse(document, True)
-    except expat.ExpatError as exc:
-        raise ValueError(f"not well-formed XML ({exc})") from None
-    if not roots:
-        raise ValueError("empty document")
-    return roots[0]

@@ -112,6 +112,8 @@ PRODUCT_NAMES = {
     "em-client": "eM Client",
     "mailbird": "Mailbird",
     "the-bat": "The Bat!",
+    "windows-mail-app": "Mail and Calendar",  # Windows 10/11's Mail app, as the Store names it
+    "outlook-new": "Outlook (new)",
 }
 
 

@@ -35,10 +35,10 @@ from mailaudit.model import (
     Security,
     Skipped,
 )
+from mailaudit.safe_xml import NotWellFormed, parse_xml
 from mailaudit.sources.base import Found
 from mailaudit.sources.local_store import measure_store
 from mailaudit.sources.numbers import small_int
-from mailaudit.sources.safe_xml import NotWellFormed, parse_xml
 
 
 @dataclass(frozen=True)
@@ -366,7 +366,7 @@ def _mailboxes(
     except UnreadableFile as exc:
         return default, f"folderlist.xml {exc.reason}; ~/Mail assumed"
     except NotWellFormed as exc:
-        return default, f"folderlist.xml is {exc}; ~/Mail assumed"
+        return default, f"folderlist.xml: {exc}; ~/Mail assumed"
     found: dict[str, Path] = {}
     for mailbox in root.all("folder"):
         if mailbox.attributes.get("type", "").lower() != "mh":

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -39,10 +39,10 @@ from mailaudit.model import (
     Security,
     Skipped,
 )
+from mailaudit.safe_xml import Element, parse_xml
 from mailaudit.sources.base import Found
 from mailaudit.sources.local_store import measure_store
 from mailaudit.sources.numbers import port_number, small_int
-from mailaudit.sources.safe_xml import Element, parse_xml
 
 SOURCE = Client.EVOLUTION.value
 SOURCE_DIRS = (
@@ -369,6 +369,20 @@ def _eds_version(files: MachineFiles) -> tuple[int, int] | None:
     """evolution-data-server's version from the dpkg database of the audited system, if any."""
     status = (files.root or Path("/")) / DPKG_STATUS
     try:
+        info = status.lstat()
+    except OSError:
+        return None
+    return _eds_version_in(files, status, info.st_mtime_ns, info.st_size)
+
+
+# Every sources folder of every user asks, and the status file runs to megabytes: read it once
+# per machine. mtime_ns and size are only part of the key: a status file that changed is read
+# again.
+@lru_cache(maxsize=1)
+def _eds_version_in(
+    files: MachineFiles, status: Path, mtime_ns: int, size: int
+) -> tuple[int, int] | None:
+    try:
         text = files.read_bytes(status, DPKG_LIMIT).decode("utf-8", "replace")
     except UnreadableFile:
         return None
@@ -437,7 +451,7 @@ def _scan_gconf(
         yield Skipped(SOURCE, origin, f"%gconf.xml {exc.reason}")
         return
     except ValueError as exc:
-        yield Skipped(SOURCE, origin, f"%gconf.xml is {exc}; left out")
+        yield Skipped(SOURCE, origin, f"%gconf.xml: {exc}; left out")
         return
     for number, account in enumerate(accounts):
         try:
@@ -476,11 +490,9 @@ def _gconf_account(
         yield Skipped(SOURCE, origin, f"account {name!r} is disabled; Evolution does not fetch it")
         return
     identity = account.first("identity")
-    address = identity.first("addr-spec") if identity is not None else None
-    email = address.text.strip() if address is not None and address.text.strip() else None
+    email = (identity.text_of("addr-spec") if identity is not None else "") or None
     source = account.first("source")
-    url_element = source.first("url") if source is not None else None
-    url = url_element.text.strip() if url_element is not None else ""
+    url = source.text_of("url") if source is not None else ""
     if not url:
         return  # an identity that only sends
     scheme, username, host, port, params = _camel_url(url)

@@ -1,5 +1,6 @@
-"""A small element tree from expat for the sources' XML files, with any document type
-declaration refused: no entity, internal or external, is ever expanded."""
+"""A small element tree from expat for client files and autoconfig answers, with any document
+type declaration refused: no entity, internal or external, can be declared, so none is ever
+expanded or fetched (only XML's five predefined ones and character references)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from xml.parsers import expat
 
 
 class NotWellFormed(ValueError):
-    """XML that does not parse, or that declares a DTD."""
+    """XML that does not parse, or that declares a document type."""
 
 
 @dataclass
@@ -24,6 +25,11 @@ class Element:
     def all(self, tag: str) -> list[Element]:
         return [c for c in self.children if c.tag == tag]
 
+    def text_of(self, tag: str) -> str:
+        """The stripped text of the first child named tag; empty when there is none."""
+        child = self.first(tag)
+        return child.text.strip() if child is not None else ""
+
 
 def parse_xml(document: bytes | str) -> Element:
     """The root element. Raises NotWellFormed."""
@@ -33,7 +39,8 @@ def parse_xml(document: bytes | str) -> Element:
     roots: list[Element] = []
 
     def refuse(*_: object) -> None:
-        raise NotWellFormed("XML with a document type declaration")
+        # Refused at the declaration itself: an entity declared in it is never read.
+        raise NotWellFormed("document type declarations are not accepted")
 
     def start(tag: str, attributes: dict[str, str]) -> None:
         element = Element(tag, attributes)
@@ -58,7 +65,8 @@ def parse_xml(document: bytes | str) -> Element:
     try:
         parser.Parse(document, True)
     except expat.ExpatError as exc:
-        raise NotWellFormed(f"not well-formed XML ({expat.ErrorString(exc.code)})") from None
+        where = f"{expat.ErrorString(exc.code)}, line {exc.lineno}"
+        raise NotWellFormed(f"not well-formed XML ({where})") from None
     if not roots:
         raise NotWellFormed("an empty document")
     return roots[0]
