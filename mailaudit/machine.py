@@ -383,7 +383,7 @@ def open_read_only(path: Path) -> int:
     The file is checked with lstat before the open and fstat after it; anything but a regular
     file (FIFO, device, socket, folder, link) raises NotARegularFile, so a device is never even
     opened. Raises OSError."""
-    before = Path(path).lstat()
+    before = os.lstat(path)
     if not stat.S_ISREG(before.st_mode):
         raise NotARegularFile(path, before.st_mode)
     flags = (

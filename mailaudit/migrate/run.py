@@ -620,16 +620,17 @@ class _Job:
         o = self.options
         for tally in plan:
             batch: list[_Item] = []
+            batch_bytes = 0
             for item in self.decide_all(tally, meter):
                 if self.stopped:
                     return  # what is left is counted as not sent
                 if batch and (
-                    len(batch) >= o.batch_messages
-                    or sum(i.size for i in batch) + item.size > o.batch_bytes
+                    len(batch) >= o.batch_messages or batch_bytes + item.size > o.batch_bytes
                 ):
                     await self.put(queue, self.batch(tally, batch), workers)
-                    batch = []
+                    batch, batch_bytes = [], 0
                 batch.append(item)
+                batch_bytes += item.size
             if batch and not self.stopped:
                 await self.put(queue, self.batch(tally, batch), workers)
 

@@ -12,14 +12,13 @@ import ipaddress
 import socket
 import threading
 from collections.abc import Iterable
-from typing import Any
-
-import dns.asyncresolver
-import dns.exception
-import dns.resolver
+from typing import TYPE_CHECKING, Any
 
 from mailaudit.model import ProbeError
 from mailaudit.probe.wire import WireError
+
+if TYPE_CHECKING:
+    import dns.asyncresolver
 
 
 def dns_resolver(dns_server: tuple[str, int] | None, timeout: float) -> dns.asyncresolver.Resolver:
@@ -28,6 +27,11 @@ def dns_resolver(dns_server: tuple[str, int] | None, timeout: float) -> dns.asyn
     The whole lifetime of a question is one timeout: a server that never answers costs one
     timeout per question, and the questions of a run are asked at once, so about one in all.
     """
+    # Imported here: a run that resolves through the system (a migrate, mostly) starts 30 ms
+    # sooner without dnspython.
+    import dns.asyncresolver
+    import dns.resolver
+
     if dns_server is None:
         try:
             resolver = dns.asyncresolver.Resolver()  # the system's configuration
@@ -92,6 +96,9 @@ class Resolver:
         return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
     async def _dnspython(self, name: str) -> list[str]:
+        import dns.exception
+        import dns.resolver
+
         resolver = dns_resolver(self.dns_server, self.timeout)
         answers = await asyncio.gather(
             resolver.resolve(name, "AAAA"), resolver.resolve(name, "A"), return_exceptions=True

@@ -94,8 +94,12 @@ def crlf_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
         held = b""
         if data.endswith(b"\r"):
             data, held = data[:-1], b"\r"
-        if data:
+        if not data:
+            continue
+        if b"\r" in data:
             yield data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        else:  # LF line ends only, the usual case: one pass less
+            yield data.replace(b"\n", b"\r\n")
     if held:
         yield held
 
