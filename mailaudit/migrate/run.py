@@ -250,6 +250,7 @@ class _Job:
         self.append_limit: int | None = None
         self.surveyed = False
         self.context = tls_context(options.session)  # one for every connection of the run
+        self.spare: Session | None = None
 
     def say(self, text: str) -> None:
         if self.progress is not None:
@@ -266,12 +267,23 @@ class _Job:
         except BaseException:
             control.abort()
             raise
-        # Its goodbye is said while the work goes on: a round trip nobody needs to wait for.
-        goodbye = asyncio.ensure_future(control.logout())
+        # The session that looked goes on to upload, then to check: one login where one
+        # connection is asked for, not three.
+        self.spare = control
         try:
-            return await self.work()
-        finally:
-            await goodbye
+            outcome = await self.work()
+        except BaseException:
+            if self.spare is not None:
+                self.spare.abort()
+            raise
+        if self.spare is not None:
+            await self.spare.logout()
+        return outcome
+
+    async def session(self) -> Session:
+        """The spare session (the one that looked, or the one an upload left), else a new one."""
+        spare, self.spare = self.spare, None
+        return spare if spare is not None else await self.connect()
 
     async def work(self) -> MigrationOutcome:
         self.surveyed = True
@@ -589,8 +601,9 @@ class _Job:
         finally:
             if self.ledger is not None:
                 self.ledger.flush()
-        for session in sessions:
-            await session.logout()
+        if sessions and self.options.verify is not Verify.NONE and self.stopped is None:
+            self.spare = sessions.pop()  # the check comes next
+        await asyncio.gather(*(session.logout() for session in sessions))
 
     async def put(
         self,
@@ -653,7 +666,7 @@ class _Job:
             if self.stopped:
                 continue
             if session is None:
-                session = await self.connect()
+                session = await self.session()
                 sessions.append(session)
             if batch.mailbox != selected:
                 # Only for speed (see Session.select): the APPENDs name their mailbox, and go
@@ -760,7 +773,7 @@ class _Job:
     # -- 4. verify ---------------------------------------------------------------------------
 
     async def verify(self, plan: list[_Tally]) -> None:
-        session = await self.connect()
+        session = await self.session()
         try:
             for tally in plan:
                 if tally.mapping.wire is None:
