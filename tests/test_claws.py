@@ -207,7 +207,10 @@ def test_the_plan_names_the_client_and_the_migrate_command(machine):
     assert gmx.recommendation is not None and gmx.recommendation["action"] == "switch-to-imap"
     steps = " ".join(gmx.recommendation["steps"])
     assert "In Claws Mail, right-click each old folder" in steps
-    assert f"mailaudit migrate --account {gmx.id} --to imaps://clara%40gmx.example@" in steps
+    command = (
+        f"mailaudit migrate --account {gmx.id} --root {machine} --to imaps://clara%40gmx.example@"
+    )
+    assert command in steps
 
 
 @given(st.text(max_size=400))

@@ -208,9 +208,8 @@ def test_the_plan_names_evolution_and_the_migrate_command(machine):
     assert account.recommendation["action"] == "switch-to-imap"
     steps = " ".join(account.recommendation["steps"])
     assert "In Evolution, open each folder under On This Computer" in steps
-    assert f"mailaudit migrate --account {account.id} --to imaps://evelyn.e@imap.gmx.net:993" in (
-        steps
-    )
+    command = f"mailaudit migrate --account {account.id} --root {machine} --to imaps://"
+    assert command + "evelyn.e@imap.gmx.net:993" in steps
 
 
 @given(st.text(max_size=300))

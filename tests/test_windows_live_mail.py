@@ -261,15 +261,15 @@ def test_windows_mail_keeps_pop3_mail_in_local_folders(tmp_path):
     assert account.local_store.note == "shared by the POP3 accounts of this store"
 
 
-def test_the_plan_names_the_client_and_the_migrate_command(accounts):
+def test_the_plan_names_the_client_and_the_migrate_command(accounts, report):
     pop = accounts["GMX Büro"]
     assert pop.recommendation is not None
     assert pop.recommendation["action"] == "switch-to-imap"  # GMX offers IMAP (provider data)
     text = " ".join(pop.recommendation["steps"])
     assert "In Windows Live Mail, drag each old folder" in text
     assert (
-        f"mailaudit migrate --account {pop.id} --to imaps://anna.weber%40gmx.de@imap.gmx.net:993"
-        in text
+        f"mailaudit migrate --account {pop.id} --root {report.machine.root} "
+        "--to imaps://anna.weber%40gmx.de@imap.gmx.net:993" in text
     )
 
 
