@@ -12,7 +12,9 @@ fresh user's mailbox, directly (0 ms) and through a loopback proxy adding a dela
 3. a stdlib imaplib loop, one APPEND at a time, on the first 300 messages only (the whole
    corpus would take many minutes; the rate is what counts);
 4. a finished migration run again (it must upload nothing, in < 5 % of the first run's time);
-5. peak memory of one 40 MB message.
+5. peak memory of one 40 MB message, and of a whole mbox of `--mbox-gigabytes` (default 5; the
+   store readers' benchmark writes it: messages of 2 KB to 300 KB and one of 40 MB), uploaded
+   with the default two connections (target: under 100 MB for both).
 
 Every run is checked on the server (message count per folder). Prints every figure and the
 ratios the issue sets as targets. Run as root (Dovecot): `make bench`, or
@@ -39,6 +41,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "fixtures"))
 
+from bench_stores import write_mbox  # noqa: E402  (beside this file)
 from delayproxy import DelayProxy  # noqa: E402  (from fixtures/, on the path just above)
 from labservers import USERS, Dnsmasq, Dovecot, make_certs, missing_tools, stop_all  # noqa: E402
 
@@ -215,6 +218,9 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.015, help="one-way delay, seconds")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
+        "--mbox-gigabytes", type=float, default=5.0, help="the large mbox's size; 0 leaves it out"
+    )
+    parser.add_argument(
         "--repeat", type=int, default=1, help="runs of each; the ratios use the medians"
     )
     parser.add_argument(
@@ -348,6 +354,26 @@ def main() -> int:
             env,
         )  # fmt: skip
         print(f"one 40 MB message: {took[0]:.2f} s, peak RSS {took[1]:.0f} MB (target < 100 MB)")
+        if args.mbox_gigabytes > 0:
+            mbox = lab / "Inbox.mbox"
+            messages = write_mbox(mbox, int(args.mbox_gigabytes * 1e9))
+            user = next(users)
+            took = timed(
+                [
+                    python, "-m", "mailaudit", "migrate", "--from", str(mbox),
+                    "--to", f"imaps://{user}@{HOST}:{multi.ports['imaps']}",
+                    "--password-env", "BENCH_PASSWORD", "--ca-file", str(certs / "ca.crt"),
+                    "--dns-server", f"127.0.0.1:{dns.port}", "--state", str(lab / "s-mbox"),
+                    "-q", "--verify", "none",
+                ],
+                env,
+            )  # fmt: skip
+            mbox.unlink()
+            print(
+                f"a {args.mbox_gigabytes:g} GB mbox ({messages} messages, 2 connections): "
+                f"{took[0]:.1f} s ({messages / took[0]:.0f} msg/s), exit {took[2]}, "
+                f"peak RSS {took[1]:.0f} MB (target < 100 MB)"
+            )
         summary(runs, rtt_ms)
         if args.json:
             args.json.write_text(json.dumps([r.__dict__ for r in runs], indent=2) + "\n")
