@@ -861,6 +861,48 @@ def test_a_throttling_server_ends_the_run_cleanly(lab, tmp_path):
     assert len(server.mailboxes["INBOX"]) == 2
 
 
+def test_a_message_larger_than_the_memory_bound_is_loaded_alone(lab, dovecot, tmp_path):
+    """held_bytes bounds the message bytes loaded at once (queued or in flight): small ones
+    share it, a larger one waits until nothing else is held, and nothing is lost or stuck."""
+    from mailaudit.migrate import imap_client, request
+    from mailaudit.migrate.run import MigrateOptions, _Job, run_migration
+
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    messages = [(message(n, size=20_000), "S", WHEN + n) for n in range(40)]
+    big = message(99, size=300_000)
+    messages.insert(17, (big, "S", WHEN + 99))
+    write_maildir(source, "INBOX", messages)
+    options = MigrateOptions(
+        destination=request.parse_destination(
+            f"imaps://{user.name}@{HOST}:{dovecot.ports['imaps']}"
+        ),
+        credentials=imap_client.Credentials(password=lambda: user.password),
+        session=imap_client.SessionOptions(
+            timeout=10, ca_file=lab["certs"] / "ca.crt", dns_server=("127.0.0.1", lab["dns"].port)
+        ),
+        state=tmp_path / "s",
+        held_bytes=100_000,
+        batch_bytes=45_000,
+    )
+    held: list[int] = []  # what was held each time an answer freed some
+    release = _Job.release
+
+    def watched(job: _Job, items: list) -> None:  # type: ignore[type-arg]
+        held.append(job.held)
+        release(job, items)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_Job, "release", watched)
+        outcome = run_migration([request.store_at(source, "auto")], options)
+    assert outcome.complete
+    wire = len(big.replace(b"\n", b"\r\n"))
+    assert wire in held  # it went alone
+    assert max(h for h in held if h != wire) <= 100_000
+    got = sorted(m.data for m in read_back(dovecot, user, lab["certs"])["INBOX"])
+    assert got == sorted(m.replace(b"\n", b"\r\n") for m, _, _ in messages)
+
+
 def test_a_folder_too_large_to_keep_listed_is_read_again(lab, dovecot, tmp_path, monkeypatch):
     monkeypatch.setattr("mailaudit.migrate.run.KEEP_LISTED", 3)
     user = new_user(dovecot)

@@ -133,7 +133,8 @@ def tls_context(options: SessionOptions) -> ssl.SSLContext:
 
 
 class Session:
-    """One logged-in connection. Commands other than APPEND run one at a time."""
+    """One logged-in connection. A command is answered before the next one leaves, except
+    APPENDs (pipelined, see append()) and the commands sent together by commands()."""
 
     def __init__(self, wire: Wire, timeout: float) -> None:
         self.wire = wire

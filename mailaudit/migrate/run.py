@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import time
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from mailaudit import aio
 from mailaudit.migrate import identity
@@ -67,6 +68,9 @@ class MigrateOptions:
     state: Path
     connections: int = 2
     window_bytes: int = 8 * 1024 * 1024  # in flight per connection, unanswered
+    # Message bytes held at once, loaded, queued or in flight on any connection: a message
+    # larger than this waits until it is alone, so a 40 MB one never joins 30 MB of others.
+    held_bytes: int = 32 * 1024 * 1024
     batch_messages: int = 50  # per MULTIAPPEND; per ledger transaction otherwise
     batch_bytes: int = 4 * 1024 * 1024
     include_trash: bool = False
@@ -251,6 +255,8 @@ class _Job:
         self.surveyed = False
         self.context = tls_context(options.session)  # one for every connection of the run
         self.spare: Session | None = None
+        self.held = 0  # bytes of the messages loaded and not yet answered for
+        self.freed = asyncio.Event()
 
     def say(self, text: str) -> None:
         if self.progress is not None:
@@ -299,7 +305,7 @@ class _Job:
         )
         if self.options.dry_run:
             for tally in plan:  # decided and counted; a dry run yields nothing to send
-                for _ in self.decide_all(tally, meter):
+                async for _ in self.decide_all(tally, meter, None):
                     raise AssertionError("a dry run has nothing to send")
         else:
             await self.upload(plan, meter)
@@ -471,8 +477,11 @@ class _Job:
 
     # -- 2. decide ---------------------------------------------------------------------------
 
-    def decide_all(self, tally: _Tally, meter: Meter) -> Iterator[_Item]:
-        """Every message of one folder: skipped, already there, or (yielded) to upload."""
+    def decide_all(
+        self, tally: _Tally, meter: Meter, make_room: Callable[[int], Awaitable[None]] | None
+    ) -> AsyncIterator[_Item]:
+        """Every message of one folder: skipped, already there, or (yielded) to upload, each
+        loaded once `make_room` lets it (held_bytes)."""
         mapping = tally.mapping
         assert mapping.wire is not None
         wire = mapping.wire
@@ -489,9 +498,9 @@ class _Job:
             and inventory.claim(entry.uid)
         }
         meter.start_folder(mapping.target or tally.source, tally.messages)
-        return self._decide(tally, meter, entries, claimed, inventory, wire)
+        return self._decide(tally, meter, entries, claimed, inventory, wire, make_room)
 
-    def _decide(
+    async def _decide(
         self,
         tally: _Tally,
         meter: Meter,
@@ -499,7 +508,8 @@ class _Job:
         claimed: set[str],
         inventory: _Inventory,
         wire: str,
-    ) -> Iterator[_Item]:
+        make_room: Callable[[int], Awaitable[None]] | None,
+    ) -> AsyncIterator[_Item]:
         listed, tally.listed = tally.listed, []
         for message in (
             _draining(listed) if listed is not None else tally.reader.messages(tally.mapping.source)
@@ -515,6 +525,8 @@ class _Job:
                 self._there(tally, message.key, entry.message_id, entry.digest, entry.uid, wire)
                 meter.advance(1, message.size)
                 continue
+            if make_room is not None:
+                await make_room(message.size)
             item = self._load(tally, message)
             if item is None:
                 meter.advance(1, message.size)
@@ -534,7 +546,22 @@ class _Job:
                 tally.uploaded_bytes += item.stored
                 meter.advance(1, message.size)
                 continue
+            self.held += item.size
             yield item
+
+    async def room_for(self, size: int, workers: Sequence[asyncio.Future[None]]) -> None:
+        """Wait until `size` more bytes fit in held_bytes, or nothing else is held (all of it
+        queued or sent, so that it will be answered for). A worker that died (a lost
+        connection) ends the wait, and the run, at once."""
+        while self.held and self.held + size > self.options.held_bytes and not self.stopped:
+            _raise_failure(workers)
+            self.freed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.freed.wait(), 0.5)
+
+    def release(self, items: Sequence[_Item]) -> None:
+        self.held -= sum(item.size for item in items)
+        self.freed.set()
 
     def _there(
         self,
@@ -613,10 +640,7 @@ class _Job:
     ) -> None:
         """Queue a batch; a worker that died (a lost connection) ends the run at once."""
         while True:
-            for worker in workers:
-                failure = worker.exception() if worker.done() else None
-                if failure is not None:
-                    raise failure
+            _raise_failure(workers)
             try:
                 await asyncio.wait_for(queue.put(batch), 0.5)
                 return
@@ -634,18 +658,28 @@ class _Job:
         for tally in plan:
             batch: list[_Item] = []
             batch_bytes = 0
-            for item in self.decide_all(tally, meter):
+
+            async def send(tally: _Tally = tally) -> None:
+                nonlocal batch, batch_bytes
+                if batch and not self.stopped:
+                    await self.put(queue, self.batch(tally, batch), workers)
+                batch, batch_bytes = [], 0
+
+            async def make_room(size: int) -> None:
+                if self.held + size > o.held_bytes:
+                    await send()  # a batch still being put together holds bytes too
+                    await self.room_for(size, workers)
+
+            async for item in self.decide_all(tally, meter, make_room):
                 if self.stopped:
                     return  # what is left is counted as not sent
                 if batch and (
                     len(batch) >= o.batch_messages or batch_bytes + item.size > o.batch_bytes
                 ):
-                    await self.put(queue, self.batch(tally, batch), workers)
-                    batch, batch_bytes = [], 0
+                    await send()
                 batch.append(item)
                 batch_bytes += item.size
-            if batch and not self.stopped:
-                await self.put(queue, self.batch(tally, batch), workers)
+            await send()
 
     def batch(self, tally: _Tally, items: list[_Item]) -> _Batch:
         assert tally.mapping.wire is not None
@@ -660,10 +694,23 @@ class _Job:
         session: Session | None = None
         selected = None
         while True:
-            batch = await queue.get()
+            # Answers are booked as they come while the next batch is awaited: their bytes are
+            # freed for the producer (held_bytes), which may be waiting for just that.
+            waiting = asyncio.ensure_future(queue.get())
+            try:
+                while in_flight and session is not None and not waiting.done():
+                    oldest = in_flight[0][0]
+                    either: set[asyncio.Future[Any]] = {waiting, oldest}
+                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                    if oldest.done():
+                        flying -= await self.settle(session, *in_flight.popleft(), meter)
+                batch = await waiting
+            finally:
+                waiting.cancel()
             if batch is None:
                 break
             if self.stopped:
+                self.release(batch.items)
                 continue
             if session is None:
                 session = await self.session()
@@ -688,6 +735,7 @@ class _Job:
                     flying -= await self.settle(session, *in_flight.popleft(), meter)
                 if self.stopped:
                     self.forget(batch, items)
+                    self.release(items)
                     continue
                 for item in items:
                     self.memory.sent.add((batch.mailbox, batch.source, item.key))
@@ -728,6 +776,7 @@ class _Job:
                 item.tally.uploaded_bytes += item.stored
                 item.tally.present.append((item.key, item.message_id, item.digest, uid))
             meter.advance(len(items), sum(i.stored for i in items))
+            self.release(items)
             return size
         # Refused: nothing of this APPEND is stored (RFC 3502: all or nothing).
         self.forget(batch, items)
@@ -741,7 +790,7 @@ class _Job:
                     break
                 self.ledger_again(batch, [item])
                 done_one = await session.append(batch.mailbox, [item.outgoing])
-                await self.settle(session, done_one, batch, [item], meter)
+                await self.settle(session, done_one, batch, [item], meter)  # releases it
             return size
         if _too_large(code, reason):
             items[0].tally.skipped["larger than the server takes"] += 1
@@ -751,6 +800,7 @@ class _Job:
         else:
             items[0].tally.failed[reason] += 1
             meter.advance(1, items[0].stored)
+        self.release(items)
         return size
 
     def ledger_again(self, batch: _Batch, items: list[_Item]) -> None:
@@ -812,6 +862,13 @@ class _Job:
             note = f"{len(wanted)} compared byte for byte"
             return True, note + (f", {unchecked} by Message-ID" if unchecked else "")
         return True, None
+
+
+def _raise_failure(workers: Sequence[asyncio.Future[None]]) -> None:
+    for worker in workers:
+        failure = worker.exception() if worker.done() else None
+        if failure is not None:
+            raise failure
 
 
 def _draining(listed: list[StoredMessage]) -> Iterator[StoredMessage]:
