@@ -69,8 +69,8 @@ class MigrateOptions:
     connections: int = 2
     window_bytes: int = 8 * 1024 * 1024  # in flight per connection, unanswered
     # Message bytes held at once, loaded, queued or in flight on any connection: a message
-    # larger than this waits until it is alone, so a 40 MB one never joins 30 MB of others.
-    held_bytes: int = 32 * 1024 * 1024
+    # larger than this waits until it is alone, so a 40 MB one never joins 15 MB of others.
+    held_bytes: int = 16 * 1024 * 1024
     batch_messages: int = 50  # per MULTIAPPEND; per ledger transaction otherwise
     batch_bytes: int = 4 * 1024 * 1024
     include_trash: bool = False
@@ -122,9 +122,35 @@ async def migrate(
 @dataclass
 class _Memory:
     """What this process sent, across attempts: a message found on the server after a lost
-    connection was uploaded by us, not 'already there'."""
+    connection was uploaded by us, not 'already there'. Kept as hashes of (mailbox, folder,
+    key), a few bytes each for a store of a hundred thousand messages; a collision could only
+    count one message as uploaded rather than already there."""
 
-    sent: set[tuple[str, str, str]] = field(default_factory=set)
+    sent: set[int] = field(default_factory=set)
+
+    @staticmethod
+    def mark(mailbox: str, source: str, key: str) -> int:
+        return hash((mailbox, source, key))
+
+
+@dataclass
+class _Expected:
+    """What should now be on one server folder, as the check after the upload needs it: no
+    more per message than its Message-ID (or UID) and, where known, its hash."""
+
+    count: int = 0
+    ids: Counter[str] = field(default_factory=Counter)
+    uids_without_id: list[int] = field(default_factory=list)
+    digests: dict[int, str] = field(default_factory=dict)  # by UID
+
+    def add(self, message_id: str | None, digest: str | None, uid: int | None) -> None:
+        self.count += 1
+        if message_id:
+            self.ids[message_id] += 1
+        elif uid:
+            self.uids_without_id.append(uid)
+        if uid and digest:
+            self.digests[uid] = digest
 
 
 @dataclass
@@ -174,8 +200,7 @@ class _Tally:
     failed: Counter[str] = field(default_factory=Counter)
     notes: Counter[str] = field(default_factory=Counter)
     not_sent: int = 0
-    # (key, Message-ID, digest or None, uid or None) of what should now be on the server
-    present: list[tuple[str, str | None, str | None, int | None]] = field(default_factory=list)
+    present: _Expected = field(default_factory=_Expected)
     verified: bool | None = None
     verify_note: str | None = None
     compared: int = 0
@@ -572,11 +597,11 @@ class _Job:
         uid: int | None,
         wire: str,
     ) -> None:
-        if (wire, tally.source, key) in self.memory.sent:
+        if self.memory.mark(wire, tally.source, key) in self.memory.sent:
             tally.uploaded += 1  # sent by this process before a lost connection
         else:
             tally.already_there += 1
-        tally.present.append((key, message_id, digest, uid))
+        tally.present.add(message_id, digest, uid)
 
     def _load(self, tally: _Tally, message: StoredMessage) -> _Item | None:
         try:
@@ -738,7 +763,7 @@ class _Job:
                     self.release(items)
                     continue
                 for item in items:
-                    self.memory.sent.add((batch.mailbox, batch.source, item.key))
+                    self.memory.sent.add(self.memory.mark(batch.mailbox, batch.source, item.key))
                 done = await session.append(batch.mailbox, [i.outgoing for i in items])
                 in_flight.append((done, batch, items))
                 flying += size
@@ -774,7 +799,7 @@ class _Job:
             for item, uid in zip(items, uids, strict=True):
                 item.tally.uploaded += 1
                 item.tally.uploaded_bytes += item.stored
-                item.tally.present.append((item.key, item.message_id, item.digest, uid))
+                item.tally.present.add(item.message_id, item.digest, uid)
             meter.advance(len(items), sum(i.stored for i in items))
             self.release(items)
             return size
@@ -818,7 +843,7 @@ class _Job:
                 self.destination, batch.mailbox, batch.source, [i.key for i in items]
             )
         for item in items:
-            self.memory.sent.discard((batch.mailbox, batch.source, item.key))
+            self.memory.sent.discard(self.memory.mark(batch.mailbox, batch.source, item.key))
 
     # -- 4. verify ---------------------------------------------------------------------------
 
@@ -838,15 +863,16 @@ class _Job:
         stored = await session.inventory() if exists else []
         on_server = Counter(s.message_id for s in stored if s.message_id)
         uids = {s.uid for s in stored}
-        expected = Counter(mid for _, mid, _, _ in tally.present if mid)
+        present = tally.present
+        expected = present.ids
         missing = sum((expected - on_server).values())
-        lost_uids = [uid for _, mid, _, uid in tally.present if not mid and uid and uid not in uids]
-        if len(stored) < len(tally.present):
-            return False, f"{len(stored)} on the server, {len(tally.present)} expected"
+        lost_uids = [uid for uid in present.uids_without_id if uid not in uids]
+        if len(stored) < present.count:
+            return False, f"{len(stored)} on the server, {present.count} expected"
         if missing or lost_uids:
             return False, f"{missing + len(lost_uids)} message(s) not found on the server"
         if self.options.verify is Verify.FULL:
-            wanted = {uid: digest for _, _, digest, uid in tally.present if uid and digest}
+            wanted = present.digests
             order = sorted(wanted)
             bad = 0
             for start in range(0, len(order), CHECK_CHUNK):
@@ -858,7 +884,7 @@ class _Job:
             if bad:
                 return False, f"{bad} message(s) differ from the source"
             tally.compared = len(wanted)
-            unchecked = len(tally.present) - len(wanted)
+            unchecked = present.count - len(wanted)
             note = f"{len(wanted)} compared byte for byte"
             return True, note + (f", {unchecked} by Message-ID" if unchecked else "")
         return True, None
