@@ -15,14 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mailaudit.migrate.stores.base import Flag, SourceFolder, StoredMessage
-from mailaudit.migrate.stores.shared import (
-    folder_tree,
-    load_file,
-    message_date,
-    mtime_date,
-    read_header_block,
-    refusing_load,
-)
+from mailaudit.migrate.stores.shared import folder_tree, whole_file_message
 
 SEEN = frozenset({Flag.SEEN})
 
@@ -52,16 +45,4 @@ class EmlStore:
         directory = self._dirs[folder]
         relative = directory.relative_to(self.root).as_posix()
         for name in eml_files(directory):
-            yield _message(folder, directory / name, f"{relative}/{name}")
-
-
-def _message(folder: SourceFolder, path: Path, key: str) -> StoredMessage:
-    try:
-        info = path.lstat()
-        size = info.st_size
-        date = message_date(read_header_block(path)) or mtime_date(info)
-    except OSError as error:
-        reason = f"unreadable: {error.strerror or error}"
-        return StoredMessage(folder, key, 0, frozenset(), None, refusing_load(path, reason), reason)
-    skip = "empty message" if size == 0 else None
-    return StoredMessage(folder, key, size, SEEN, date, lambda: load_file(path), skip)
+            yield whole_file_message(folder, directory / name, f"{relative}/{name}", SEEN)

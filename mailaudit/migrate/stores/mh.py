@@ -26,15 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mailaudit.migrate.stores.base import Flag, SourceFolder, StoredMessage
-from mailaudit.migrate.stores.shared import (
-    folder_tree,
-    load_file,
-    message_date,
-    mtime_date,
-    read_head,
-    read_header_block,
-    refusing_load,
-)
+from mailaudit.migrate.stores.shared import folder_tree, read_head, whole_file_message
 
 MARK_FILES = (".claws_mark", ".sylpheed_mark")
 MARK_VERSION = 2
@@ -96,22 +88,7 @@ class MhStore:
                     flags.add(Flag.FLAGGED)
                 if in_sequence(sequences, "replied", number):
                     flags.add(Flag.ANSWERED)
-            yield _message(folder, path, f"{relative}/{number}", frozenset(flags), skip)
-
-
-def _message(
-    folder: SourceFolder, path: Path, key: str, flags: frozenset[Flag], skip: str | None
-) -> StoredMessage:
-    try:
-        info = path.lstat()
-        size = info.st_size
-        date = message_date(read_header_block(path)) or mtime_date(info)
-    except OSError as error:
-        reason = f"unreadable: {error.strerror or error}"
-        return StoredMessage(folder, key, 0, frozenset(), None, refusing_load(path, reason), reason)
-    if size == 0 and skip is None:
-        skip = "empty message"
-    return StoredMessage(folder, key, size, flags, date, lambda: load_file(path), skip)
+            yield whole_file_message(folder, path, f"{relative}/{number}", frozenset(flags), skip)
 
 
 def read_marks(directory: Path) -> dict[int, int]:

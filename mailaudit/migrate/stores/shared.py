@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from mailaudit.errors import MailauditError
 from mailaudit.machine import open_read_only
-from mailaudit.migrate.stores.base import Role, SourceFolder
+from mailaudit.migrate.stores.base import Flag, Role, SourceFolder, StoredMessage
 
 CHUNK = 1024 * 1024
 MAX_DEPTH = 64  # deeper than any client nests folders: a bound on hostile or looping trees
@@ -197,6 +197,22 @@ def message_date(headers: bytes) -> datetime | None:
         if parsed is not None:
             return parsed
     return None
+
+
+def whole_file_message(
+    folder: SourceFolder, path: Path, key: str, flags: frozenset[Flag], skip: str | None = None
+) -> StoredMessage:
+    """A message that is one whole file (MH, .eml): its size on disk, its date from its
+    headers, else the file's time; an empty or unreadable file is skipped with the reason."""
+    try:
+        info = path.lstat()
+        date = message_date(read_header_block(path)) or mtime_date(info)
+    except OSError as error:
+        reason = f"unreadable: {error.strerror or error}"
+        return StoredMessage(folder, key, 0, frozenset(), None, refusing_load(path, reason), reason)
+    if info.st_size == 0 and skip is None:
+        skip = "empty message"
+    return StoredMessage(folder, key, info.st_size, flags, date, lambda: load_file(path), skip)
 
 
 def mtime_date(info: os.stat_result) -> datetime | None:
