@@ -73,6 +73,20 @@ def _main(
     """Audit the mail accounts of a PC: which clients, POP or IMAP, where the mail lives."""
 
 
+def _root_option(help_text: str) -> Any:
+    """--root, checked alike for every command that reads a mounted machine."""
+    return typer.Option(
+        "--root",
+        help=help_text,
+        metavar="DIR",
+        exists=True,
+        file_okay=False,
+        dir_okay=True,
+        readable=True,
+        resolve_path=True,
+    )
+
+
 # Options scan and probe share.
 Timeout = Annotated[
     float | None,
@@ -190,16 +204,9 @@ Force = Annotated[bool, typer.Option("--force", help="Replace the --output file 
 def scan(
     root: Annotated[
         Path | None,
-        typer.Option(
-            "--root",
-            help="Audit the machine whose file system is mounted at DIR (a disk image or a copy) "
-            "instead of this one.",
-            metavar="DIR",
-            exists=True,
-            file_okay=False,
-            dir_okay=True,
-            readable=True,
-            resolve_path=True,
+        _root_option(
+            "Audit the machine whose file system is mounted at DIR (a disk image or a copy) "
+            "instead of this one."
         ),
     ] = None,
     reg_files: Annotated[
@@ -524,16 +531,7 @@ def fleet(
 def backup(
     root: Annotated[
         Path | None,
-        typer.Option(
-            "--root",
-            help="Back up the machine whose file system is mounted at DIR instead of this one.",
-            metavar="DIR",
-            exists=True,
-            file_okay=False,
-            dir_okay=True,
-            readable=True,
-            resolve_path=True,
-        ),
+        _root_option("Back up the machine whose file system is mounted at DIR, not this one."),
     ] = None,
     reg_files: Annotated[
         list[Path] | None,
@@ -689,15 +687,7 @@ def migrate(
         ),
     ] = None,
     root: Annotated[
-        Path | None,
-        typer.Option(
-            "--root",
-            metavar="DIR",
-            exists=True,
-            file_okay=False,
-            resolve_path=True,
-            help="With --account: the machine's file system is mounted at DIR.",
-        ),
+        Path | None, _root_option("With --account: the machine's file system is mounted at DIR.")
     ] = None,
     source: Annotated[
         Path | None,
