@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,3 +92,62 @@ def dovecot() -> Iterator[object]:
         if server is not None:
             server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+MBSYNC_PULL = """\
+IMAPAccount lab
+Host 127.0.0.1
+Port {port}
+User {user}
+Pass {password}
+SSLType IMAPS
+CertificateFile {cert}
+
+IMAPStore remote
+Account lab
+
+MaildirStore local
+{path}Inbox {dest}/INBOX
+SubFolders {layout}
+
+Channel everything
+Far :remote:
+Near :local:
+Patterns *
+Create Near
+Sync Pull
+CopyArrivalDate yes
+SyncState *
+"""
+
+
+def pull_with_mbsync(server, user: str, password: str, dest: Path, layout: str) -> Path:  # type: ignore[no-untyped-def]
+    """A Dovecot user's mailbox pulled by mbsync (Debian's isync) into a Maildir tree at
+    `dest`, laid out `Verbatim` or `Maildir++`; the top of the tree (INBOX for Maildir++).
+    Missing mbsync fails the test in CI, skips it elsewhere."""
+    if shutil.which("mbsync") is None:
+        if os.environ.get("CI"):
+            pytest.fail("mbsync is missing (apt-get install isync)")
+        pytest.skip("needs mbsync (apt-get install isync)")
+    dest.mkdir()
+    conf = dest.parent / f"{dest.name}.mbsyncrc"
+    conf.write_text(
+        MBSYNC_PULL.format(
+            port=server.ports["imaps"],
+            user=user,
+            password=password,
+            cert=server.certs / "good.crt",
+            dest=dest,
+            path=f"Path {dest}/\n" if layout == "Verbatim" else "",  # Maildir++: under Inbox
+            layout=layout,
+        )
+    )
+    conf.chmod(0o600)
+    run = subprocess.run(
+        ["mbsync", "-c", str(conf), "-a", "-q"],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(dest.parent)},
+    )
+    assert run.returncode == 0, run.stderr
+    return dest if layout == "Verbatim" else dest / "INBOX"

@@ -10,7 +10,6 @@ import imaplib
 import json
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -38,6 +37,7 @@ from .migrate_lab import (
     saves,
     write_maildir,
 )
+from .storecheck import pull_with_mbsync
 
 runner = CliRunner()
 HOST = "mail.example.test"
@@ -725,62 +725,10 @@ WRITTEN = [
     ("Entwurf", crlf_message(9), ("\\Draft",), WHEN + 120),
 ]
 
-MBSYNC_CONF = """\
-IMAPAccount lab
-Host 127.0.0.1
-Port {port}
-User {user}
-Pass {password}
-SSLType IMAPS
-CertificateFile {cert}
-
-IMAPStore remote
-Account lab
-
-MaildirStore local
-{path}Inbox {dest}/INBOX
-SubFolders {layout}
-
-Channel everything
-Far :remote:
-Near :local:
-Patterns *
-Create Near
-Sync Pull
-CopyArrivalDate yes
-SyncState *
-"""
-
 
 def write_with_mbsync(server, user: User, tmp: Path, layout: str) -> Path:  # type: ignore[no-untyped-def]
     """The user's mailbox pulled by mbsync (Debian's isync) into a local Maildir tree."""
-    if shutil.which("mbsync") is None:
-        if os.environ.get("CI"):
-            pytest.fail("mbsync is missing (apt-get install isync)")
-        pytest.skip("needs mbsync (apt-get install isync)")
-    dest = tmp / "mbsync"
-    dest.mkdir()
-    conf = tmp / "mbsyncrc"
-    conf.write_text(
-        MBSYNC_CONF.format(
-            port=server.ports["imaps"],
-            user=user.name,
-            password=user.password,
-            cert=server.certs / "good.crt",
-            dest=dest,
-            path=f"Path {dest}/\n" if layout == "Verbatim" else "",  # Maildir++: under Inbox
-            layout=layout,
-        )
-    )
-    conf.chmod(0o600)
-    run = subprocess.run(
-        ["mbsync", "-c", str(conf), "-a", "-q"],
-        capture_output=True,
-        timeout=60,
-        env={**os.environ, "HOME": str(tmp)},
-    )
-    assert run.returncode == 0, run.stderr
-    return dest if layout == "Verbatim" else dest / "INBOX"
+    return pull_with_mbsync(server, user.name, user.password, tmp / "mbsync", layout)
 
 
 def write_with_doveadm(server, user: User) -> Path:  # type: ignore[no-untyped-def]

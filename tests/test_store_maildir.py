@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import base64
 import imaplib
-import os
 import re
-import shutil
-import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,7 +17,14 @@ from mailaudit.migrate.stores.base import Flag, Role
 from mailaudit.migrate.stores.maildir import MaildirStore, decode_modified_utf7, folder_name
 from mailaudit.migrate.stores.shared import UnreadableStore, crlf_chunks
 
-from .storecheck import dovecot, encode_modified_utf7, read_all, to_crlf, untouched
+from .storecheck import (
+    dovecot,
+    encode_modified_utf7,
+    pull_with_mbsync,
+    read_all,
+    to_crlf,
+    untouched,
+)
 
 __all__ = ["dovecot"]  # the fixture, imported for pytest
 
@@ -111,58 +115,10 @@ def test_keys_and_bytes_are_the_same_on_every_run(bob_maildir):
     assert first == second
 
 
-MBSYNC_CONF = """\
-IMAPAccount lab
-Host 127.0.0.1
-Port {port}
-User bob
-Pass bob-secret
-SSLType IMAPS
-CertificateFile {cert}
-
-IMAPStore remote
-Account lab
-
-MaildirStore local
-{path}Inbox {dest}/INBOX
-SubFolders {layout}
-
-Channel everything
-Far :remote:
-Near :local:
-Patterns *
-Create Near
-Sync Pull
-CopyArrivalDate yes
-SyncState *
-"""
-
-
 @pytest.mark.parametrize("layout", ["Verbatim", "Maildir++"])
 def test_maildir_written_by_mbsync(dovecot, bob_maildir, tmp_path, layout):
-    if shutil.which("mbsync") is None:
-        pytest.fail("needs mbsync: apt-get install isync")
     dest = tmp_path / "mail"
-    dest.mkdir()
-    conf = tmp_path / "mbsyncrc"
-    conf.write_text(
-        MBSYNC_CONF.format(
-            port=dovecot.ports["imaps"],
-            cert=dovecot.certs / "good.crt",
-            dest=dest,
-            path=f"Path {dest}/\n" if layout == "Verbatim" else "",  # Maildir++: all in Inbox
-            layout=layout,
-        )
-    )
-    conf.chmod(0o600)
-    run = subprocess.run(
-        ["mbsync", "-c", str(conf), "-a", "-q"],
-        capture_output=True,
-        timeout=120,
-        env={**os.environ, "HOME": str(tmp_path)},
-    )
-    assert run.returncode == 0, run.stderr
-    store = dest / "INBOX" if layout == "Maildir++" else dest
+    store = pull_with_mbsync(dovecot, "bob", "bob-secret", dest, layout)
     with untouched(dest):
         got = read_all(open_store(store, detect_format(store)))
     # mbsync marks each copy with an X-TUID header to find it again (research §1.2)
