@@ -203,6 +203,21 @@ def test_a_finished_migration_run_again_only_checks_its_uids(lab, dovecot, tmp_p
     assert len(read_back(dovecot, user, lab["certs"])["INBOX"]) == 5
 
 
+def test_one_connection_is_one_login(lab, dovecot, tmp_path):
+    """The session that looks at the server uploads and then checks (README, --connections)."""
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    corpus(source)
+    log = dovecot.folder / "dovecot.log"
+    mark = len(log.read_text())
+    result = migrate(
+        lab, dovecot, user, source, tmp_path / "s", "--connections", "1", "--verify", "full"
+    )
+    assert result.exit_code == 0 and " 10 uploaded" in result.stdout, result.output
+    logins = [line for line in log.read_text()[mark:].splitlines() if "Login: user=<" in line]
+    assert [f"user=<{user.name}>," in line for line in logins] == [True]
+
+
 @pytest.mark.parametrize(
     "variant",
     [("", "imap_capability = IMAP4rev1 SASL-IR LITERAL+ NAMESPACE UIDPLUS SPECIAL-USE\n")],
