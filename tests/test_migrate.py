@@ -824,19 +824,11 @@ def test_a_throttling_server_ends_the_run_cleanly(lab, tmp_path):
     assert len(server.mailboxes["INBOX"]) == 2
 
 
-def test_a_message_larger_than_the_memory_bound_is_loaded_alone(lab, dovecot, tmp_path):
-    """held_bytes bounds the message bytes loaded at once (queued or in flight): small ones
-    share it, a larger one waits until nothing else is held, and nothing is lost or stuck."""
+def _options(lab, dovecot, user, state: Path, **settings):  # type: ignore[no-untyped-def]
     from mailaudit.migrate import imap_client, request
-    from mailaudit.migrate.run import MigrateOptions, _Job, run_migration
+    from mailaudit.migrate.run import MigrateOptions
 
-    user = new_user(dovecot)
-    source = tmp_path / "Maildir"
-    messages = [(message(n, size=20_000), "S", WHEN + n) for n in range(40)]
-    big = message(99, size=300_000)
-    messages.insert(17, (big, "S", WHEN + 99))
-    write_maildir(source, "INBOX", messages)
-    options = MigrateOptions(
+    return MigrateOptions(
         destination=request.parse_destination(
             f"imaps://{user.name}@{HOST}:{dovecot.ports['imaps']}"
         ),
@@ -844,10 +836,28 @@ def test_a_message_larger_than_the_memory_bound_is_loaded_alone(lab, dovecot, tm
         session=imap_client.SessionOptions(
             timeout=10, ca_file=lab["certs"] / "ca.crt", dns_server=("127.0.0.1", lab["dns"].port)
         ),
-        state=tmp_path / "s",
-        held_bytes=100_000,
-        batch_bytes=45_000,
+        state=state,
+        **settings,
     )
+
+
+def test_a_message_larger_than_the_memory_bound_is_loaded_alone(lab, dovecot, tmp_path):
+    """held_bytes bounds the message bytes loaded at once (queued or in flight): small ones
+    share it, a larger one waits until nothing else is held, and nothing is lost or stuck."""
+    from mailaudit.migrate import request
+    from mailaudit.migrate.run import _Job, run_migration
+
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    messages = [(message(n, size=20_000), "S", WHEN + n) for n in range(40)]
+    big = message(99, size=300_000)
+    messages.insert(17, (big, "S", WHEN + 99))
+    write_maildir(source, "INBOX", messages)
+    # Streaming off: this is the bound for a message the store can only give whole (PST).
+    options = _options(
+        lab, dovecot, user, tmp_path / "s", held_bytes=100_000, batch_bytes=45_000,
+        stream_above=10**9,
+    )  # fmt: skip
     held: list[int] = []  # what was held each time an answer freed some
     release = _Job.release
 
@@ -864,6 +874,134 @@ def test_a_message_larger_than_the_memory_bound_is_loaded_alone(lab, dovecot, tm
     assert max(h for h in held if h != wire) <= 100_000
     got = sorted(m.data for m in read_back(dovecot, user, lab["certs"])["INBOX"])
     assert got == sorted(m.replace(b"\n", b"\r\n") for m, _, _ in messages)
+
+
+@pytest.mark.parametrize("fmt", ["maildir", "mbox"])
+def test_a_message_above_stream_above_goes_from_the_store_and_is_never_held(
+    lab, dovecot, tmp_path, fmt
+):
+    """A message larger than stream_above is read once for its size and hash, then again as
+    its literal is written: it never counts in what is held, it arrives byte for byte (larger
+    than in its file: LF -> CRLF, and mbox unescaping), and its hash knows it again (it has no
+    Message-ID) when a fresh ledger runs the migration once more."""
+    from mailaudit.migrate import request
+    from mailaudit.migrate.outcome import Verify
+    from mailaudit.migrate.run import _Job, run_migration
+
+    user = new_user(dovecot)
+    big = b"From: a@example.test\nSubject: big, no id\n\n" + b"a line of the big one\n" * 20_000
+    big += b">From the body, escaped in the mbox\n"
+    messages = [(message(n, size=20_000), "S", WHEN + n) for n in range(10)]
+    messages.insert(4, (big, "S", WHEN + 99))
+    if fmt == "maildir":
+        source = tmp_path / "Maildir"
+        write_maildir(source, "INBOX", messages)
+        want = [m.replace(b"\n", b"\r\n") for m, _, _ in messages]
+    else:
+        source = tmp_path / "Inbox"
+        escaped = [m.replace(b"\n>From ", b"\n>>From ") for m, _, _ in messages]
+        source.write_bytes(
+            b"".join(b"From - Fri May 17 08:30:00 2019\r\n" + m + b"\n" for m in escaped)
+        )
+        want = [m.replace(b"\n", b"\r\n") for m, _, _ in messages]
+    wire = len(big.replace(b"\n", b"\r\n"))
+    held: list[int] = []
+    release = _Job.release
+
+    def watched(job: _Job, items: list) -> None:  # type: ignore[type-arg]
+        held.append(job.held)
+        release(job, items)
+
+    settings = {"held_bytes": 100_000, "stream_above": 50_000, "verify": Verify.FULL}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_Job, "release", watched)
+        outcome = run_migration(
+            [request.store_at(source, fmt)],
+            _options(lab, dovecot, user, tmp_path / "s", **settings),
+        )
+    assert outcome.complete, outcome
+    assert outcome.folders[0].compared == 11  # --verify full: fetched back, hashes equal
+    assert held and max(held) <= 100_000 < wire  # it was never held
+    got = sorted(m.data for m in read_back(dovecot, user, lab["certs"])["INBOX"])
+    assert got == sorted(want)
+    again = run_migration(
+        [request.store_at(source, fmt)], _options(lab, dovecot, user, tmp_path / "s2", **settings)
+    )
+    assert (again.folders[0].uploaded, again.folders[0].already_there) == (0, 11)
+
+
+@pytest.mark.parametrize("change", ["bytes", "longer", "shorter", "unreadable"])
+def test_a_streamed_message_that_changes_while_sent_cuts_the_connection(
+    lab, dovecot, tmp_path, change
+):
+    """The file behind a streamed literal changes between its measuring and its sending: the
+    connection is cut before the APPEND ends, and the server keeps nothing of it."""
+    from mailaudit import aio
+    from mailaudit.migrate import identity
+    from mailaudit.migrate.imap_client import Outgoing, Session, Streamed, tls_context
+    from mailaudit.migrate.stores.shared import file_chunks
+    from mailaudit.probe.wire import WireError
+
+    user = new_user(dovecot)
+    path = tmp_path / "big.eml"
+    original = b"Subject: big\n\n" + b"0123456789abcdef\n" * 40_000
+    path.write_bytes(original)
+    size, _, digest = identity.measured(file_chunks(path))
+    if change == "bytes":
+        path.write_bytes(original.replace(b"0123", b"3210", 1))
+    elif change == "longer":
+        path.write_bytes(original + b"more\n")
+    elif change == "shorter":
+        path.write_bytes(original[:-100])
+    else:
+        path.unlink()
+    o = _options(lab, dovecot, user, tmp_path / "s")
+
+    async def send() -> str:
+        session = await Session.connect(
+            o.destination, o.credentials, o.session, tls_context(o.session)
+        )
+        streamed = Streamed(size, identity.unchanged(lambda: file_chunks(path), digest))
+        try:
+            done = await session.append("INBOX", [Outgoing(streamed, (), None)])
+            await session.completion(done)
+        except WireError as error:
+            assert session.broken is error
+            return error.message
+        finally:
+            session.abort()
+        return "sent"
+
+    said = aio.run(send())
+    assert said.startswith("a message changed in the store while it was sent"), said
+    time.sleep(0.2)  # Dovecot ends the session it lost
+    assert read_back(dovecot, user, lab["certs"])["INBOX"] == []
+
+
+def test_a_session_held_up_longer_than_its_timeout_is_not_called_silent(lab, dovecot, tmp_path):
+    """Reading a large store can keep the event loop from the session for longer than its
+    timeout (a 5 GB mbox is listed in half a minute). The command sent right after must get
+    its answer: silence counts from what was last sent, not from when the reader began waiting."""
+    from dataclasses import replace
+
+    from mailaudit import aio
+    from mailaudit.migrate.imap_client import Session, tls_context
+
+    user = new_user(dovecot)
+    o = _options(lab, dovecot, user, tmp_path / "s")
+    quick = replace(o.session, timeout=1.0)
+
+    async def held_up() -> tuple[int | None, int]:
+        session = await Session.connect(o.destination, o.credentials, quick, tls_context(quick))
+        try:
+            await session.examine("INBOX")
+            time.sleep(1.5)  # the loop held up, as a long listing of the store holds it
+            return await session.examine("INBOX")
+        finally:
+            session.abort()
+
+    _, exists = aio.run(held_up())
+    assert exists == 0
 
 
 def test_a_folder_too_large_to_keep_listed_is_read_again(lab, dovecot, tmp_path, monkeypatch):

@@ -81,6 +81,21 @@ def test_every_format_is_detected_opened_and_read_only(fmt, tmp_path, monkeypatc
     assert opened  # the spy saw the reads, so it would have seen a write
 
 
+@pytest.mark.parametrize("fmt", list(StoreFormat))
+def test_chunks_give_the_bytes_of_load(fmt, tmp_path):
+    """What a message too large to hold is sent from: load()'s bytes, a chunk at a time, in
+    every format that keeps a message in a file as it is (PST builds each message whole)."""
+    store = open_store(sample(fmt, tmp_path), fmt)
+    messages = [m for f in store.folders() for m in store.messages(f) if m.skip is None]
+    assert messages
+    for message in messages:
+        if fmt is StoreFormat.PST:
+            assert message.chunks is None
+        else:
+            assert message.chunks is not None
+            assert b"".join(message.chunks()) == message.load()
+
+
 def test_bad_paths_are_one_line_errors(tmp_path):
     (tmp_path / "notes.txt").write_bytes(b"hello\n")
     for path in (tmp_path / "missing", tmp_path / "notes.txt", tmp_path):
@@ -106,8 +121,11 @@ def test_a_message_gone_after_listing_is_an_unreadable_store_error(tmp_path):
     root = sample(StoreFormat.MAILDIR, tmp_path)
     (message,) = next(iter(read_all(open_store(root, StoreFormat.MAILDIR)).values()))
     next((root / "cur").iterdir()).unlink()
+    assert message.chunks is not None
     with pytest.raises(UnreadableStore, match="could not be read again"):
         message.load()
+    with pytest.raises(UnreadableStore, match="could not be read again"):
+        list(message.chunks())
     mbox = tmp_path / "Inbox"
     mbox.write_bytes(b"From - Mon Jan 01 00:00:00 2001\n" + MESSAGE)
     store = open_store(mbox, StoreFormat.MBOX)

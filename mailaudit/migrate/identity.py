@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterable, Iterator
 
 _MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 _ANGLE = re.compile(rb"<[^<>\s]+>")
@@ -39,3 +40,34 @@ def digest(message: bytes) -> str:
 
 def has_8bit_header(message: bytes) -> bool:
     return any(byte >= 0x80 for byte in header_block(message))
+
+
+def measured(chunks: Iterable[bytes]) -> tuple[int, bytes, str]:
+    """(size, the first HEADER_LIMIT bytes, digest) of a message read a chunk at a time: what
+    the functions above need of a message too large to hold."""
+    size = 0
+    head = bytearray()
+    hashed = hashlib.sha256()
+    for chunk in chunks:
+        size += len(chunk)
+        if len(head) < HEADER_LIMIT:
+            head += chunk[: HEADER_LIMIT - len(head)]
+        hashed.update(chunk)
+    return size, bytes(head), hashed.hexdigest()
+
+
+def unchanged(
+    chunks: Callable[[], Iterator[bytes]], expected: str
+) -> Callable[[], Iterator[bytes]]:
+    """`chunks`, failing with ValueError after the last chunk when the bytes are not those
+    `measured` hashed (the store changed in between): the sender can still cut the command."""
+
+    def again() -> Iterator[bytes]:
+        hashed = hashlib.sha256()
+        for chunk in chunks():
+            hashed.update(chunk)
+            yield chunk
+        if hashed.hexdigest() != expected:
+            raise ValueError("its bytes are not those read before")
+
+    return again

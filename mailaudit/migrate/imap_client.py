@@ -15,6 +15,7 @@ import base64
 import contextlib
 import re
 import ssl
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,13 +88,28 @@ class SessionOptions:
 
 
 @dataclass(frozen=True)
+class Streamed:
+    """A message too large to hold: its exact size on the wire, and its bytes, read again a
+    chunk at a time while its literal is written. A chunk may fail (OSError, ValueError: the
+    store changed or could not be read): the connection is then cut before the command ends,
+    so that the server stores nothing of it."""
+
+    size: int
+    chunks: Callable[[], Iterator[bytes]]
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """One message for APPEND."""
 
-    data: bytes
+    data: bytes | Streamed
     flags: tuple[str, ...]
     internal_date: datetime | None
     utf8: bool = False  # send as RFC 6855 `UTF8 (~{n})`: 8-bit headers to a UTF8=ACCEPT server
+
+    @property
+    def size(self) -> int:
+        return self.data.size if isinstance(self.data, Streamed) else len(self.data)
 
 
 @dataclass(frozen=True)
@@ -149,6 +165,7 @@ class Session:
         self._continuation: asyncio.Future[str] | None = None
         self._write_lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
+        self._last_write = time.monotonic()
         self.broken: WireError | None = None
 
     # -- setting up --------------------------------------------------------------------------
@@ -366,7 +383,7 @@ class Session:
             out = _Gather(self)
             out.add(f"{tag} APPEND {self.mailbox_argument(mailbox)}".encode())
             for message in messages:
-                size = len(message.data)
+                size = message.size
                 quick = plus or (minus and size <= LITERAL_MINUS_LIMIT)
                 flags = f" ({' '.join(message.flags)})"
                 date = f" {imap_date(message.internal_date)}" if message.internal_date else ""
@@ -378,7 +395,7 @@ class Session:
                     await out.flush()
                     if await self._await_continuation(done) is None:
                         return done  # refused before the literal: the completion says why
-                if size <= WRITE_CHUNK:
+                if isinstance(message.data, bytes) and size <= WRITE_CHUNK:
                     out.add(message.data)
                 else:
                     await out.flush()
@@ -394,18 +411,44 @@ class Session:
     async def completion(self, done: asyncio.Future[Response]) -> Response:
         return await self._wait(done)
 
-    async def _write_literal(self, data: bytes) -> None:
+    async def _write_literal(self, data: bytes | Streamed) -> None:
         """A piece at a time, each handed on before the next: the TLS layer would otherwise
         hold a second, encrypted copy of a large message."""
-        view = memoryview(data)
-        for start in range(0, len(view), WRITE_CHUNK):
-            self._write(view[start : start + WRITE_CHUNK])
-            await self.wire.drain(self.timeout)
+        if isinstance(data, bytes):
+            view = memoryview(data)
+            for start in range(0, len(view), WRITE_CHUNK):
+                self._write(view[start : start + WRITE_CHUNK])
+                await self.wire.drain(self.timeout)
+            return
+        written = 0
+        try:
+            for chunk in data.chunks():
+                # Never a byte past the announced size: the server would read it as commands.
+                if written + len(chunk) > data.size:
+                    raise ValueError("it grew")
+                view = memoryview(chunk)
+                for start in range(0, len(view), WRITE_CHUNK):
+                    self._write(view[start : start + WRITE_CHUNK])
+                    await self.wire.drain(self.timeout)
+                written += len(chunk)
+            if written != data.size:
+                raise ValueError("it shrank")
+        except (OSError, ValueError) as error:
+            # The command never ends: the server drops what it had of it. Like a lost
+            # connection, what else was in flight on this one is in doubt for the next run.
+            failure = WireError(
+                ProbeError.CLOSED, f"a message changed in the store while it was sent ({error})"
+            )
+            if self._reader is not None:
+                self._reader.cancel()
+            self._fail(failure)
+            raise failure from error
 
     def _write(self, data: bytes | memoryview) -> None:
         if self.broken is not None:
             raise self.broken
         self.wire.write(data)
+        self._last_write = time.monotonic()
 
     async def _await_continuation(self, done: asyncio.Future[Response]) -> str | None:
         """The server's `+ ...` for the literal just announced; None when the command completed
@@ -438,10 +481,13 @@ class Session:
     async def _read_loop(self) -> None:
         try:
             while True:
-                while not await self.wire.wait_data(self.timeout):
+                while not await self.wire.wait_data(self._patience()):
                     # Silence is fine while nothing is asked, or while our own bytes are still
                     # leaving (a large literal); past that, the server has stopped answering.
-                    if self._pending and not self.wire.pending_writes():
+                    # Counted from our last write, not from the wait: a long read of the store
+                    # can hold this loop up past the timeout just before a command leaves.
+                    silent = time.monotonic() - self._last_write
+                    if self._pending and not self.wire.pending_writes() and silent >= self.timeout:
                         raise WireError(ProbeError.TIMEOUT, f"no answer within {self.timeout:g} s")
                 response = await self._read_response()
                 first, _, rest = response.text.partition(" ")
@@ -462,6 +508,12 @@ class Session:
             self._fail(exc)
         except Exception as exc:  # a response we cannot read: the session cannot go on
             self._fail(WireError(ProbeError.PROTOCOL, f"unreadable response: {exc}"))
+
+    def _patience(self) -> float:
+        """How long the reader waits in silence before it looks again."""
+        if not self._pending:
+            return self.timeout
+        return max(0.05, self.timeout - (time.monotonic() - self._last_write))
 
     async def _read_response(self) -> Response:
         """One response: a line, and while it ends in a literal, the literal and the next line."""

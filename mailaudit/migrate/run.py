@@ -30,6 +30,7 @@ from mailaudit.migrate.imap_client import (
     Session,
     SessionOptions,
     Stored,
+    Streamed,
     tls_context,
 )
 from mailaudit.migrate.imap_syntax import Response, response_code
@@ -50,6 +51,7 @@ THROTTLE_WORDS = ("throttl", "bandwidth", "too many", "try again later")
 CHECK_CHUNK = 200  # messages fetched back at once for hashing
 KEEP_LISTED = 20_000  # messages of one folder kept from the survey (about 1 KB each)
 IN_DOUBT_WAIT = 3.0  # seconds a server may still be storing what a dead client sent
+TURN = 0.1  # seconds of reading the store before the event loop gets a turn
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,11 @@ class MigrateOptions:
     state: Path
     connections: int = 2
     window_bytes: int = 8 * 1024 * 1024  # in flight per connection, unanswered
-    # Message bytes held at once, loaded, queued or in flight on any connection: a message
-    # larger than this waits until it is alone, so a 40 MB one never joins 15 MB of others.
+    # Message bytes held at once, loaded, queued or in flight on any connection. A message
+    # larger than stream_above is not held: it is read again from the store as it is sent
+    # (except where the store builds it whole, PST: then it waits until nothing else is held).
     held_bytes: int = 16 * 1024 * 1024
+    stream_above: int = 4 * 1024 * 1024
     batch_messages: int = 50  # per MULTIAPPEND; per ledger transaction otherwise
     batch_bytes: int = 4 * 1024 * 1024
     include_trash: bool = False
@@ -240,7 +244,12 @@ class _Item:
 
     @property
     def size(self) -> int:
-        return len(self.outgoing.data)
+        return self.outgoing.size
+
+    @property
+    def holds(self) -> int:
+        """Bytes held in memory until it is answered for: none when streamed."""
+        return 0 if isinstance(self.outgoing.data, Streamed) else self.outgoing.size
 
 
 @dataclass
@@ -381,6 +390,7 @@ class _Job:
             "prefix": prefix,
         }
         o = self.options
+        turns = _Turns()
         for source in self.sources:
             folders = list(source.reader.folders())
             for mapping in map_folders(folders, server, o.include_trash, o.include_junk, o.folders):
@@ -398,6 +408,7 @@ class _Job:
                         tally.listed.append(message)
                         if len(tally.listed) > KEEP_LISTED:
                             tally.listed = None
+                    await turns.take()
         self.inventories = await self.settled_by_ledger(control)
         refused: dict[str, str] = {}
         for tally in self.tallies:
@@ -536,9 +547,11 @@ class _Job:
         make_room: Callable[[int], Awaitable[None]] | None,
     ) -> AsyncIterator[_Item]:
         listed, tally.listed = tally.listed, []
+        turns = _Turns()
         for message in (
             _draining(listed) if listed is not None else tally.reader.messages(tally.mapping.source)
         ):
+            await turns.take()
             if message.note:
                 tally.notes[message.note] += 1
             if message.skip:
@@ -550,9 +563,10 @@ class _Job:
                 self._there(tally, message.key, entry.message_id, entry.digest, entry.uid, wire)
                 meter.advance(1, message.size)
                 continue
-            if make_room is not None:
+            streams = message.chunks is not None and message.size > self.options.stream_above
+            if make_room is not None and not streams:
                 await make_room(message.size)
-            item = self._load(tally, message)
+            item = self._load(tally, message, streams)
             if item is None:
                 meter.advance(1, message.size)
                 continue
@@ -571,7 +585,7 @@ class _Job:
                 tally.uploaded_bytes += item.stored
                 meter.advance(1, message.size)
                 continue
-            self.held += item.size
+            self.held += item.holds
             yield item
 
     async def room_for(self, size: int, workers: Sequence[asyncio.Future[None]]) -> None:
@@ -585,7 +599,7 @@ class _Job:
                 await asyncio.wait_for(self.freed.wait(), 0.5)
 
     def release(self, items: Sequence[_Item]) -> None:
-        self.held -= sum(item.size for item in items)
+        self.held -= sum(item.holds for item in items)
         self.freed.set()
 
     def _there(
@@ -603,19 +617,30 @@ class _Job:
             tally.already_there += 1
         tally.present.add(message_id, digest, uid)
 
-    def _load(self, tally: _Tally, message: StoredMessage) -> _Item | None:
+    def _load(self, tally: _Tally, message: StoredMessage, streams: bool) -> _Item | None:
+        """The message's bytes, or for one too large to hold (`streams`) what it takes to send
+        it a chunk at a time later: its size, its header and a hash, in one reading."""
+        data: bytes | Streamed
         try:
-            data = message.load()
+            if streams:
+                assert message.chunks is not None
+                size, head, digest = identity.measured(message.chunks())
+                data = Streamed(size, identity.unchanged(message.chunks, digest))
+            else:
+                data = head = message.load()
+                size, digest = len(data), ""
         except (OSError, ValueError) as exc:
             tally.skipped[f"unreadable: {exc}"[:120]] += 1
             return None
-        if not data:
+        if not size:
             tally.skipped["empty message"] += 1  # RFC 3501 §6.3.11: a server must refuse it
             return None
-        message_id = identity.message_id(identity.header_block(data))
+        message_id = identity.message_id(identity.header_block(head))
         # The hash is what knows a message without a Message-ID, and what --verify full
         # compares; for the rest it would only cost time.
         hashed = message_id is None or self.options.verify is Verify.FULL
+        if hashed and isinstance(data, bytes):
+            digest = identity.digest(data)
         return _Item(
             tally=tally,
             key=message.key,
@@ -624,10 +649,10 @@ class _Job:
                 data=data,
                 flags=tuple(flag.value for flag in sorted(message.flags, key=lambda f: f.value)),
                 internal_date=message.internal_date,
-                utf8=self.utf8 and identity.has_8bit_header(data),
+                utf8=self.utf8 and identity.has_8bit_header(head),
             ),
             message_id=message_id,
-            digest=identity.digest(data) if hashed else "",
+            digest=digest if hashed else "",
         )
 
     # -- 3. upload ---------------------------------------------------------------------------
@@ -888,6 +913,20 @@ class _Job:
             note = f"{len(wanted)} compared byte for byte"
             return True, note + (f", {unchecked} by Message-ID" if unchecked else "")
         return True, None
+
+
+class _Turns:
+    """A turn for the event loop every TURN seconds of reading the store, which may not wait
+    for anything in between (listing a 5 GB mbox takes half a minute): Ctrl-C and the
+    sessions' timers are not held up."""
+
+    def __init__(self) -> None:
+        self.next = time.monotonic() + TURN
+
+    async def take(self) -> None:
+        if time.monotonic() >= self.next:
+            await asyncio.sleep(0)
+            self.next = time.monotonic() + TURN
 
 
 def _raise_failure(workers: Sequence[asyncio.Future[None]]) -> None:

@@ -18,7 +18,8 @@ What a path can be, per format:
 
 A message's `key` is stable while the store is unchanged (mbox keys are byte offsets, so a
 Thunderbird compaction renumbers them: match on Message-ID then). `size` is its size in the
-store, known without reading it; only load() reads the message. Only PST messages are rebuilt
+store, known without reading it; only load() reads the message (or chunks(), for one too large
+to hold whole: the same bytes a chunk at a time). Only PST messages are rebuilt
 (same bytes on every run); every other reader gives the stored bytes with CRLF line ends (and
 mbox unescaping).
 """

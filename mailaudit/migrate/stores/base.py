@@ -55,6 +55,9 @@ class StoredMessage:
     load: Callable[[], bytes]  # the RFC 5322 message, CRLF line ends, deterministic bytes
     skip: str | None = None  # why it must never be uploaded ("deleted, not yet compacted")
     note: str | None = None  # reported, uploaded all the same ("partial POP download")
+    # The bytes of load(), a chunk at a time, read again on every call: how a message too large
+    # to hold goes out. None where the store builds the message whole (PST, a re-joined .emlx).
+    chunks: Callable[[], Iterator[bytes]] | None = None
 
 
 class StoreReader(Protocol):

@@ -38,6 +38,7 @@ from mailaudit.migrate.stores.shared import (
     UnreadableStore,
     add_folder,
     crlf_chunks,
+    file_chunks,
     header_values,
     join_chunks,
     load_file,
@@ -158,6 +159,7 @@ def _message(folder: SourceFolder, path: Path, key: str, attachments: Path | Non
         flags, deleted, received = _trailer_state(trailer)
         partial = path.name.endswith(".partial.emlx")
         load: Callable[[], bytes]
+        chunks: Callable[[], Iterator[bytes]] | None = None
         if partial:
             missing = _missing_parts(path, start, length, attachments)
             if missing:
@@ -166,6 +168,7 @@ def _message(folder: SourceFolder, path: Path, key: str, attachments: Path | Non
             size = len(load())
         else:
             load = lambda: load_file(path, start, length)  # noqa: E731
+            chunks = lambda: file_chunks(path, start, length)  # noqa: E731
             size = length
     except (OSError, ValueError, UnreadableStore) as error:
         return skipped(f"unreadable: {error}")
@@ -178,6 +181,7 @@ def _message(folder: SourceFolder, path: Path, key: str, attachments: Path | Non
         load=load,
         skip=SKIP_DELETED if deleted else None,
         note="re-joined with its attachments from Attachments/" if partial else None,
+        chunks=chunks,
     )
 
 

@@ -31,6 +31,7 @@ from mailaudit.migrate.stores.shared import (
     MAX_DEPTH,
     UnreadableStore,
     add_folder,
+    file_chunks,
     load_file,
     mtime_date,
     read_head,
@@ -184,8 +185,10 @@ def _message(
         reason = f"unreadable: {error.strerror or error}"
         load = refusing_load(Path(where), reason)
         return StoredMessage(folder, key, 0, frozenset(), None, load, reason)
-    size = info.st_size
-    return StoredMessage(folder, key, size, flags, date, lambda: load_file(Path(where)), skip, note)
+    return StoredMessage(
+        folder, key, info.st_size, flags, date, lambda: load_file(Path(where)), skip, note,
+        chunks=lambda: file_chunks(Path(where)),
+    )  # fmt: skip
 
 
 def _delivery_time(unique: str) -> datetime | None:

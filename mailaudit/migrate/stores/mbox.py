@@ -346,9 +346,13 @@ def _escape_pattern(mboxrd: bool, limit: int) -> re.Pattern[bytes]:
     return re.compile(rb"^>(From )", re.M)
 
 
-def load_message(path: Path, start: int, end: int, mboxrd: bool) -> bytes:
+def message_chunks(path: Path, start: int, end: int, mboxrd: bool) -> Iterator[bytes]:
     with unreadable_as_store_error(path):
-        return join_chunks(crlf_chunks(_unescaped(path, start, end, mboxrd)))
+        yield from crlf_chunks(_unescaped(path, start, end, mboxrd))
+
+
+def load_message(path: Path, start: int, end: int, mboxrd: bool) -> bytes:
+    return join_chunks(message_chunks(path, start, end, mboxrd))
 
 
 def _unescaped(path: Path, start: int, end: int, mboxrd: bool) -> Iterator[bytes]:
@@ -418,6 +422,7 @@ def _stored(folder: SourceFolder, file: Path, relative: str, found: FoundMessage
         load=lambda: load_message(file, start, end, mboxrd),
         skip=skip,
         note=note,
+        chunks=lambda: message_chunks(file, start, end, mboxrd),
     )
 
 

@@ -2,7 +2,8 @@
 
 The readers keep no message bytes between calls: they remember where a message is (a path, an
 offset and a length) and read it again in `load()`, in chunks, so that memory stays bounded by
-one message however large the store.
+one message however large the store; `chunks()` reads it again without joining the chunks, for
+a message too large to hold whole.
 """
 
 from __future__ import annotations
@@ -112,10 +113,15 @@ def join_chunks(chunks: Iterable[bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def file_chunks(path: Path, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+    """A message file (or a range of one) as it goes on the wire, a chunk at a time."""
+    with unreadable_as_store_error(path):
+        yield from crlf_chunks(read_chunks(path, offset, length))
+
+
 def load_file(path: Path, offset: int = 0, length: int | None = None) -> bytes:
     """A message file (or a range of one) as it goes on the wire."""
-    with unreadable_as_store_error(path):
-        return join_chunks(crlf_chunks(read_chunks(path, offset, length)))
+    return join_chunks(file_chunks(path, offset, length))
 
 
 @contextmanager
@@ -212,7 +218,10 @@ def whole_file_message(
         return StoredMessage(folder, key, 0, frozenset(), None, refusing_load(path, reason), reason)
     if info.st_size == 0 and skip is None:
         skip = "empty message"
-    return StoredMessage(folder, key, info.st_size, flags, date, lambda: load_file(path), skip)
+    return StoredMessage(
+        folder, key, info.st_size, flags, date, lambda: load_file(path), skip,
+        chunks=lambda: file_chunks(path),
+    )  # fmt: skip
 
 
 def mtime_date(info: os.stat_result) -> datetime | None:
