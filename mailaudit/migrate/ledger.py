@@ -83,6 +83,15 @@ class Ledger:
             for row in rows
         }
 
+    def in_doubt(self, destination: str, mailbox: str, source: str) -> set[str]:
+        """The Message-IDs of the messages sent without an answer (a run that died)."""
+        rows = self.db.execute(
+            "SELECT message_id FROM sent WHERE destination = ? AND mailbox = ? AND source = ? "
+            "AND state = 'sending' AND message_id IS NOT NULL",
+            (destination, mailbox, source),
+        )
+        return {row[0] for row in rows}
+
     def sending(
         self, destination: str, mailbox: str, source: str, intents: Iterable[Intent]
     ) -> None:

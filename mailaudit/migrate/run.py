@@ -195,6 +195,7 @@ class _Tally:
     store: str
     reader: StoreReader
     listed: list[StoredMessage] | None = field(default_factory=list)  # None: read again
+    entries: dict[str, Entry] | None = None  # the ledger's, when read before the decision
     messages: int = 0
     bytes: int = 0
     uploaded: int = 0
@@ -450,7 +451,8 @@ class _Job:
             if tally.listed is None:
                 unsettled.add(wire)
                 continue
-            entries = self.ledger.entries(self.destination, wire, tally.source)
+            # Kept for the decision (a folder kept listed: as bounded as its list).
+            entries = tally.entries = self.ledger.entries(self.destination, wire, tally.source)
             for message in tally.listed:
                 entry = entries.get(message.key)
                 if message.skip:
@@ -487,9 +489,7 @@ class _Job:
             inventory = self.inventories.get(wire) if wire else None
             if wire is None or inventory is None:
                 continue
-            entries = self.ledger.entries(self.destination, wire, tally.source).values()
-            ids = {e.message_id for e in entries if not e.done and e.message_id}
-            if ids - set(inventory.ids):
+            if self.ledger.in_doubt(self.destination, wire, tally.source) - set(inventory.ids):
                 missing.add(wire)
         if missing:
             await asyncio.sleep(IN_DOUBT_WAIT)
@@ -522,7 +522,10 @@ class _Job:
         assert mapping.wire is not None
         wire = mapping.wire
         inventory = self.inventories[wire]
-        entries = self.ledger.entries(self.destination, wire, tally.source) if self.ledger else {}
+        entries, tally.entries = tally.entries, None
+        if entries is None:
+            ledger = self.ledger
+            entries = ledger.entries(self.destination, wire, tally.source) if ledger else {}
         # Copies this ledger put there, still under the same UIDVALIDITY, are ours: claimed
         # first, so that Message-ID matching never hands them to another message.
         claimed = {
