@@ -1004,6 +1004,45 @@ def test_a_session_held_up_longer_than_its_timeout_is_not_called_silent(lab, dov
     assert exists == 0
 
 
+def test_verify_full_fetches_a_large_message_back_in_parts(lab, dovecot, tmp_path, monkeypatch):
+    """--verify full holds at most CHECK_BYTES of what it fetches back: a larger message is
+    hashed a part at a time (BODY.PEEK[]<start.count>), and a byte changed on the server in
+    its middle is still found."""
+    from mailaudit.migrate.imap_client import Session
+
+    monkeypatch.setattr("mailaudit.migrate.run.CHECK_BYTES", 50_000)
+    parts: list[tuple[int, int]] = []
+    real_body_part = Session.body_part
+
+    async def body_part(session: Session, uid: int, start: int, count: int) -> bytes:
+        part = await real_body_part(session, uid, start, count)
+        parts.append((start, len(part)))
+        return part
+
+    monkeypatch.setattr(Session, "body_part", body_part)
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    big = message(99, size=230_000)
+    messages = [(message(n, size=20_000), "S", WHEN + n) for n in range(6)] + [(big, "S", WHEN)]
+    write_maildir(source, "INBOX", messages)
+    result = migrate(lab, dovecot, user, source, tmp_path / "s", "--verify", "full")
+    assert result.exit_code == 0, result.output
+    assert "7 uploaded message(s) compared byte for byte" in result.stdout
+    wire = len(big.replace(b"\n", b"\r\n"))
+    assert parts == [(start, min(50_000, wire - start)) for start in range(0, wire, 50_000)]
+    (stored,) = [
+        path
+        for path in (dovecot.folder / "home" / user.name / "Maildir" / "cur").iterdir()
+        if b"Subject: test 99" in path.read_bytes()
+    ]
+    data = bytearray(stored.read_bytes())
+    data[150_000] ^= 0x20  # a letter's case, deep inside the third part
+    stored.write_bytes(bytes(data))
+    again = migrate(lab, dovecot, user, source, tmp_path / "s", "--verify", "full")
+    assert again.exit_code != 0
+    assert "1 message(s) differ from the source" in again.stdout
+
+
 def test_a_folder_too_large_to_keep_listed_is_read_again(lab, dovecot, tmp_path, monkeypatch):
     monkeypatch.setattr("mailaudit.migrate.run.KEEP_LISTED", 3)
     user = new_user(dovecot)

@@ -38,6 +38,19 @@ def digest(message: bytes) -> str:
     return hashlib.sha256(message).hexdigest()
 
 
+class Digest:
+    """digest() of a message that comes in parts."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def update(self, part: bytes) -> None:
+        self._hash.update(part)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
 def has_8bit_header(message: bytes) -> bool:
     return any(byte >= 0x80 for byte in header_block(message))
 
@@ -47,7 +60,7 @@ def measured(chunks: Iterable[bytes]) -> tuple[int, bytes, str]:
     the functions above need of a message too large to hold."""
     size = 0
     head = bytearray()
-    hashed = hashlib.sha256()
+    hashed = Digest()
     for chunk in chunks:
         size += len(chunk)
         if len(head) < HEADER_LIMIT:
@@ -63,7 +76,7 @@ def unchanged(
     `measured` hashed (the store changed in between): the sender can still cut the command."""
 
     def again() -> Iterator[bytes]:
-        hashed = hashlib.sha256()
+        hashed = Digest()
         for chunk in chunks():
             hashed.update(chunk)
             yield chunk

@@ -658,6 +658,16 @@ class Session:
                 found[int(uid)] = body if isinstance(body, bytes) else _text(body).encode()
         return found
 
+    async def body_part(self, uid: int, start: int, count: int) -> bytes:
+        """Up to `count` bytes of one message from `start` (BODY.PEEK[]<start.count>, RFC 9051
+        §6.4.5): a message too large to hold is checked a part at a time."""
+        command = f"UID FETCH {uid} (UID BODY.PEEK[]<{start}.{count}>)"
+        for attributes in _fetched(await self.command(command)):
+            if attributes.get("UID") == str(uid):
+                body = next((v for k, v in attributes.items() if k.startswith("BODY[]")), None)
+                return body if isinstance(body, bytes) else _text(body).encode()
+        return b""
+
     async def logout(self) -> None:
         with contextlib.suppress(WireError, ImapError, asyncio.TimeoutError):
             await asyncio.wait_for(self.command("LOGOUT"), self.timeout)

@@ -49,6 +49,7 @@ STOP_WORDS = ("quota",)
 THROTTLE_CODES = {"THROTTLED", "INUSE", "UNAVAILABLE"}
 THROTTLE_WORDS = ("throttl", "bandwidth", "too many", "try again later")
 CHECK_CHUNK = 200  # messages fetched back at once for hashing
+CHECK_BYTES = 4 * 1024 * 1024  # bytes fetched back at once; a larger message comes in parts
 KEEP_LISTED = 20_000  # messages of one folder kept from the survey (about 1 KB each)
 IN_DOUBT_WAIT = 3.0  # seconds a server may still be storing what a dead client sent
 TURN = 0.1  # seconds of reading the store before the event loop gets a turn
@@ -901,13 +902,16 @@ class _Job:
             return False, f"{missing + len(lost_uids)} message(s) not found on the server"
         if self.options.verify is Verify.FULL:
             wanted = present.digests
-            order = sorted(wanted)
+            sizes = {s.uid: s.size for s in stored}
             bad = 0
-            for start in range(0, len(order), CHECK_CHUNK):
-                chunk = order[start : start + CHECK_CHUNK]
-                bodies = await session.bodies(chunk)
+            for group in _check_groups(sorted(wanted), sizes):
+                if len(group) == 1 and sizes.get(group[0], 0) > CHECK_BYTES:
+                    digest = await _digest_in_parts(session, group[0])
+                    bad += digest != wanted[group[0]]
+                    continue
+                bodies = await session.bodies(group)
                 bad += sum(
-                    1 for uid in chunk if identity.digest(bodies.get(uid, b"")) != wanted[uid]
+                    1 for uid in group if identity.digest(bodies.get(uid, b"")) != wanted[uid]
                 )
             if bad:
                 return False, f"{bad} message(s) differ from the source"
@@ -916,6 +920,34 @@ class _Job:
             note = f"{len(wanted)} compared byte for byte"
             return True, note + (f", {unchecked} by Message-ID" if unchecked else "")
         return True, None
+
+
+def _check_groups(uids: list[int], sizes: dict[int, int]) -> Iterator[list[int]]:
+    """The UIDs to fetch back together: at most CHECK_CHUNK messages and CHECK_BYTES (by the
+    server's RFC822.SIZE), a larger message alone."""
+    group: list[int] = []
+    held = 0
+    for uid in uids:
+        size = max(sizes.get(uid, 0), 0)
+        if group and (len(group) >= CHECK_CHUNK or held + size > CHECK_BYTES):
+            yield group
+            group, held = [], 0
+        group.append(uid)
+        held += size
+    if group:
+        yield group
+
+
+async def _digest_in_parts(session: Session, uid: int) -> str:
+    """The hash of a message as the server holds it, fetched CHECK_BYTES at a time."""
+    hashed = identity.Digest()
+    start = 0
+    while True:
+        part = await session.body_part(uid, start, CHECK_BYTES)
+        hashed.update(part)
+        start += len(part)
+        if len(part) < CHECK_BYTES:
+            return hashed.hexdigest()
 
 
 class _Turns:
