@@ -1043,6 +1043,53 @@ def test_verify_full_fetches_a_large_message_back_in_parts(lab, dovecot, tmp_pat
     assert "1 message(s) differ from the source" in again.stdout
 
 
+def test_the_server_s_list_of_a_folder_is_read_in_bounded_memory(lab, dovecot):
+    """What is on a server folder (for dedup, and for the check after the upload) is handed
+    on a FETCH response at a time, and the socket is read only as fast as that goes: a folder
+    whose Message-IDs alone make 6 MB is listed in less than half of that (held whole, the
+    list of a 5 GB mbox's folder cost 70 MB)."""
+    import tracemalloc
+    from collections import Counter
+
+    from mailaudit import aio
+    from mailaudit.migrate.imap_client import Session, tls_context
+
+    user = new_user(dovecot)
+    source = Path(lab["certs"]).parent / f"import-{user.name}"
+    long_ids = [
+        (f"Subject: {n}\nMessage-ID: <{n}.{'x' * 580}@example.test>\n\nbody\n".encode(), "S", WHEN)
+        for n in range(10_000)
+    ]
+    write_maildir(source, "INBOX", long_ids)
+    subprocess.run(["chown", "-R", "65534:65534", str(source)], check=True)  # its indexes
+    conf = str(dovecot.folder / "dovecot.conf")
+    subprocess.run(
+        ["doveadm", "-c", conf, "import", "-u", user.name, f"maildir:{source}", "", "all"],
+        check=True,
+        capture_output=True,
+    )
+    o = _options(lab, dovecot, user, Path("unused"))
+
+    async def listed() -> tuple[int, int]:
+        session = await Session.connect(
+            o.destination, o.credentials, o.session, tls_context(o.session)
+        )
+        seen = Counter[bool]()
+        try:
+            await session.examine("INBOX")
+            tracemalloc.start()
+            await session.inventory(lambda stored: seen.update([stored.message_id is not None]))
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        finally:
+            session.abort()
+        return seen[True], peak
+
+    found, peak = aio.run(listed())
+    assert found == 10_000
+    assert peak < 3_000_000, peak
+
+
 def test_a_folder_too_large_to_keep_listed_is_read_again(lab, dovecot, tmp_path, monkeypatch):
     monkeypatch.setattr("mailaudit.migrate.run.KEEP_LISTED", 3)
     user = new_user(dovecot)

@@ -163,6 +163,7 @@ class Session:
         self._pending: dict[str, tuple[asyncio.Future[Response], list[Response]]] = {}
         self._untagged: list[Response] = []
         self._continuation: asyncio.Future[str] | None = None
+        self._each: Callable[[Response], None] | None = None  # see command_each()
         self._write_lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
         self._last_write = time.monotonic()
@@ -337,6 +338,38 @@ class Session:
                 self._write(respond(challenge))
         return await self._finish(text, secret, done, untagged)
 
+    async def command_each(self, text: str, each: Callable[[Response], None]) -> None:
+        """command(), with each untagged response handed to `each` as it arrives instead of
+        kept: a FETCH over 100,000 messages is read in the memory of one. Sent when nothing
+        else is pending, so that every untagged response before its completion is its own.
+        An ImapError raised by `each` is raised here once the command has completed."""
+        failures: list[ImapError] = []
+
+        def deliver(response: Response) -> None:
+            if failures:
+                return
+            try:
+                each(response)
+            except ImapError as exc:
+                failures.append(exc)
+
+        if self.broken is not None:
+            raise self.broken
+        async with self._write_lock:
+            if self._pending:
+                raise RuntimeError("command_each() while other commands are pending")
+            tag = self._tag()
+            done: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+            self._pending[tag] = (done, [])
+            self._each = deliver
+            self._write(f"{tag} {text}\r\n".encode())
+        try:
+            await self._finish(text, False, done, [])
+        finally:
+            self._each = None
+        if failures:
+            raise failures[0]
+
     async def commands(self, texts: Sequence[str]) -> list[list[Response]]:
         """Several commands sent back to back and then awaited, in one round trip; each one's
         untagged responses and completion, as command() gives them. The first NO/BAD raises."""
@@ -491,7 +524,9 @@ class Session:
                         raise WireError(ProbeError.TIMEOUT, f"no answer within {self.timeout:g} s")
                 response = await self._read_response()
                 first, _, rest = response.text.partition(" ")
-                if first == "*":
+                if first == "*" and self._each is not None:
+                    self._each(response)
+                elif first == "*":
                     if len(self._untagged) >= MAX_UNTAGGED:
                         raise WireError(ProbeError.TOO_LARGE, "too many untagged responses")
                     self._untagged.append(response)
@@ -623,27 +658,22 @@ class Session:
             found[name] = (uidvalidity, _uids(listed, exists, esearch=search is not None))
         return found
 
-    async def inventory(self) -> list[Stored]:
-        """Every message of the examined mailbox: UID, size, Message-ID, in one FETCH."""
-        found: list[Stored] = []
+    async def inventory(self, each: Callable[[Stored], None]) -> None:
+        """Every message of the examined mailbox (UID, size, Message-ID) in one FETCH, each
+        handed to `each` as it arrives."""
+
+        def one(response: Response) -> None:
+            for attributes in _fetched([response]):
+                uid, size = attributes.get("UID"), attributes.get("RFC822.SIZE")
+                header = next((v for k, v in attributes.items() if k.startswith("BODY[")), None)
+                if not (isinstance(uid, str) and uid.isdigit()):
+                    continue
+                text = header if isinstance(header, bytes) else _text(header).encode()
+                number = int(size) if isinstance(size, str) and size.isdigit() else -1
+                each(Stored(int(uid), number, message_id(text)))
+
         command = "UID FETCH 1:* (UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
-        for attributes in _fetched(await self.command(command)):
-            uid, size = attributes.get("UID"), attributes.get("RFC822.SIZE")
-            header = next(
-                (v for k, v in attributes.items() if k.startswith("BODY[")),
-                None,
-            )
-            if not (isinstance(uid, str) and uid.isdigit()):
-                continue
-            text = header if isinstance(header, bytes) else _text(header).encode()
-            found.append(
-                Stored(
-                    int(uid),
-                    int(size) if isinstance(size, str) and size.isdigit() else -1,
-                    message_id(text),
-                )
-            )
-        return found
+        await self.command_each(command, one)
 
     async def bodies(self, uids: Sequence[int]) -> dict[int, bytes]:
         """The full bytes of these messages of the examined mailbox (BODY.PEEK: \\Seen stays)."""

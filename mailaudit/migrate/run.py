@@ -163,20 +163,22 @@ class _Inventory:
     """One server mailbox: what is there, for dedup. Each source message takes one copy."""
 
     uidvalidity: int | None
-    by_uid: dict[int, Stored]
+    by_uid: dict[int, str | None] = field(default_factory=dict)  # UID: its Message-ID
     ids: Counter[str] = field(default_factory=Counter)
     digests: Counter[str] = field(default_factory=Counter)
     digest_of: dict[int, str] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.ids.update(s.message_id for s in self.by_uid.values() if s.message_id)
+    def add(self, uid: int, message_id: str | None) -> None:
+        self.by_uid[uid] = message_id
+        if message_id:
+            self.ids[message_id] += 1
 
     def claim(self, uid: int) -> bool:
-        stored = self.by_uid.pop(uid, None)
-        if stored is None:
+        if uid not in self.by_uid:
             return False
-        if stored.message_id:
-            self.ids[stored.message_id] -= 1
+        message_id = self.by_uid.pop(uid)
+        if message_id:
+            self.ids[message_id] -= 1
         elif uid in self.digest_of:
             self.digests[self.digest_of[uid]] -= 1
         return True
@@ -473,9 +475,9 @@ class _Job:
         settled = {}
         for wire, (uidvalidity, uids) in found.items():
             if {uidvalidity} == validity[wire] and known[wire].keys() <= uids:
-                ours = known[wire].items()
-                stored = {uid: Stored(uid, entry.size, entry.message_id) for uid, entry in ours}
-                settled[wire] = _Inventory(uidvalidity, stored)
+                settled[wire] = _Inventory(uidvalidity)
+                for uid, entry in known[wire].items():
+                    settled[wire].add(uid, entry.message_id)
         return settled
 
     async def await_in_doubt(self, control: Session) -> None:
@@ -499,9 +501,16 @@ class _Job:
 
     async def inventory(self, control: Session, wire: str) -> _Inventory:
         uidvalidity, exists = await control.examine(wire)
-        stored = await control.inventory() if exists else []
-        found = _Inventory(uidvalidity, {s.uid: s for s in stored})
-        without_id = [s.uid for s in stored if s.message_id is None]
+        found = _Inventory(uidvalidity)
+        without_id: list[int] = []
+
+        def each(stored: Stored) -> None:
+            found.add(stored.uid, stored.message_id)
+            if stored.message_id is None:
+                without_id.append(stored.uid)
+
+        if exists:
+            await control.inventory(each)
         # Messages without a Message-ID are known by a hash of their bytes: fetched here,
         # a chunk at a time, only for the few that have none.
         for start in range(0, len(without_id), CHECK_CHUNK):
@@ -889,20 +898,32 @@ class _Job:
     async def check(self, session: Session, tally: _Tally) -> tuple[bool, str | None]:
         assert tally.mapping.wire is not None
         _, exists = await session.examine(tally.mapping.wire)
-        stored = await session.inventory() if exists else []
-        on_server = Counter(s.message_id for s in stored if s.message_id)
-        uids = {s.uid for s in stored}
         present = tally.present
+        # Used up as the server's list goes by (the check is their last use): each copy on
+        # the server takes one expected Message-ID; nothing of the list is kept but sizes.
         expected = present.ids
-        missing = sum((expected - on_server).values())
-        lost_uids = [uid for uid in present.uids_without_id if uid not in uids]
-        if len(stored) < present.count:
-            return False, f"{len(stored)} on the server, {present.count} expected"
-        if missing or lost_uids:
-            return False, f"{missing + len(lost_uids)} message(s) not found on the server"
+        lost = set(present.uids_without_id)
+        wanted = present.digests if self.options.verify is Verify.FULL else {}
+        sizes: dict[int, int] = {}
+        count = 0
+
+        def each(stored: Stored) -> None:
+            nonlocal count
+            count += 1
+            if stored.message_id and expected[stored.message_id] > 0:
+                expected[stored.message_id] -= 1
+            lost.discard(stored.uid)
+            if stored.uid in wanted:
+                sizes[stored.uid] = stored.size
+
+        if exists:
+            await session.inventory(each)
+        missing = sum(expected.values())
+        if count < present.count:
+            return False, f"{count} on the server, {present.count} expected"
+        if missing or lost:
+            return False, f"{missing + len(lost)} message(s) not found on the server"
         if self.options.verify is Verify.FULL:
-            wanted = present.digests
-            sizes = {s.uid: s.size for s in stored}
             bad = 0
             for group in _check_groups(sorted(wanted), sizes):
                 if len(group) == 1 and sizes.get(group[0], 0) > CHECK_BYTES:

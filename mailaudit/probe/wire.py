@@ -13,6 +13,8 @@ import ssl
 
 from mailaudit.model import ProbeError
 
+READ_AHEAD = 1024 * 1024  # bytes received and not yet read, past which the socket is not read
+
 
 class WireError(Exception):
     """A connection-level failure, with the reason it will be reported under."""
@@ -31,6 +33,7 @@ class Wire(asyncio.Protocol):
         self.received = 0
         self.closed = False
         self.over_budget = False
+        self.paused = False  # reading paused: READ_AHEAD bytes wait to be read
         self.transport: asyncio.Transport | None = None
         self._data = asyncio.Event()
         self._writable = asyncio.Event()
@@ -49,7 +52,18 @@ class Wire(asyncio.Protocol):
                 self.transport.abort()
         else:
             self.buffer += data
+            if len(self.buffer) >= READ_AHEAD and self.transport is not None:
+                self.transport.pause_reading()
+                self.paused = True
         self._data.set()
+
+    def _wanting(self) -> None:
+        """About to wait for more bytes: reading goes on. It stops while READ_AHEAD bytes wait
+        to be read, so that a server answering faster than its answers are read (a FETCH over
+        100,000 messages) fills its own buffers, not ours."""
+        if self.paused and self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+        self.paused = False
 
     def eof_received(self) -> bool:
         self.closed = True
@@ -92,6 +106,7 @@ class Wire(asyncio.Protocol):
             if remaining <= 0:
                 self.abort()
                 raise WireError(ProbeError.TIMEOUT, f"no complete line within {timeout:g} s")
+            self._wanting()
             self._data.clear()
             try:
                 await asyncio.wait_for(self._data.wait(), remaining)
@@ -108,6 +123,7 @@ class Wire(asyncio.Protocol):
         For a session that may rightly stay quiet (nothing asked of the server)."""
         if self.buffer or self.closed or self.over_budget:
             return True
+        self._wanting()
         self._data.clear()
         try:
             await asyncio.wait_for(self._data.wait(), timeout)
@@ -152,6 +168,7 @@ class Wire(asyncio.Protocol):
                 )
             if self.closed:
                 raise WireError(ProbeError.CLOSED, "the server closed the connection")
+            self._wanting()
             self._data.clear()
             try:
                 await asyncio.wait_for(self._data.wait(), timeout)
