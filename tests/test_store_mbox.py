@@ -285,3 +285,23 @@ def test_block_and_line_sizes_do_not_change_the_bytes(tmp_path_factory, pieces):
         patch.setattr(mbox, "LINE_LIMIT", 8)
         read_all(MboxStore(folder))
     assert cut == normal
+
+
+def test_mailboxes_exported_by_apple_mail_are_named_after_their_folders(tmp_path):
+    """Apple Mail's Export Mailbox (and Mail 1.x's own layout) writes `Inbox.mbox/mbox` beside
+    a binary `table_of_contents`, nested mailboxes inside their parent's folder: the folder is
+    "Inbox", not "mbox"; given alone, the export is its own folder."""
+    entry = b"From a@b Mon Jan  1 00:00:00 2001\nSubject: x\n\nx\n"
+    export = tmp_path / "Export"
+    for folder in ("Inbox.mbox", "Projects.mbox", "Projects.mbox/Client A.mbox"):
+        (export / folder).mkdir(parents=True)
+        (export / folder / "mbox").write_bytes(entry)
+        (export / folder / "table_of_contents").write_bytes(b"\x00\x00\x01\x02toc")
+        (export / folder / "Info.plist").write_bytes(b"<?xml version='1.0'?><plist/>")
+    with untouched(tmp_path):
+        assert detect_format(export) is StoreFormat.MBOX
+        folders = {f.path: f.role for f in MboxStore(export).folders()}
+        assert detect_format(export / "Inbox.mbox") is StoreFormat.MBOX
+        alone = {f.path: f.role for f in MboxStore(export / "Inbox.mbox").folders()}
+    assert folders == {("Inbox",): Role.INBOX, ("Projects",): None, ("Projects", "Client A"): None}
+    assert alone == {("Inbox",): Role.INBOX}

@@ -118,7 +118,8 @@ class MboxStore:
         self._files: dict[SourceFolder, Path] = {}
         try:
             if root.is_dir():
-                found = list(self._walk(root, ()))
+                top = (root.name[: -len(".mbox")],) if _is_export(root.name) else ()
+                found = list(self._walk(root, top))
             elif is_mbox_file(root):
                 found = [((single_file_folder(root.name),), root)]
             else:
@@ -146,16 +147,24 @@ class MboxStore:
             return
         with os.scandir(directory) as scan_dir:
             names = sorted(e.name for e in scan_dir)
+        exported = _is_export(directory.name)
         for name in names:
             path = directory / name
             if path.is_symlink():
                 continue
             if is_mbox_file(path):
-                yield (*parent, name), path
+                # An Apple Mail export (and Mail 1.x's own layout): `Inbox.mbox/mbox` is "Inbox".
+                yield (parent if exported and name == "mbox" and parent else (*parent, name)), path
             elif path.is_dir() and name.endswith(".sbd"):
                 yield from self._walk(path, (*parent, name[:-4]))
             elif path.is_dir() and not name.startswith("."):
-                yield from self._walk(path, (*parent, name))
+                yield from self._walk(path, (*parent, name[:-5] if _is_export(name) else name))
+
+
+def _is_export(name: str) -> bool:
+    """A folder named like `Inbox.mbox`: a mailbox Apple Mail exported (or Mail 1.x kept),
+    its messages in a file named `mbox` inside."""
+    return name.lower().endswith(".mbox") and len(name) > len(".mbox")
 
 
 @dataclass(frozen=True)
