@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mailaudit.model import (
+    PRODUCT_NAMES,
     UNKNOWN_TYPE,
     Account,
     Client,
@@ -67,29 +68,21 @@ UNREACHABLE = {
     ProbeError.DNS,
     ProbeError.NO_SUCH_HOST,
 }
-CLIENT_NAMES = {
-    Client.OUTLOOK: "Outlook",
-    Client.OUTLOOK_MAC: "Outlook for Mac",
-    Client.THUNDERBIRD: "Thunderbird",
-    Client.SEAMONKEY: "SeaMonkey",
-    Client.APPLE_MAIL: "Apple Mail",
-    Client.WINDOWS_LIVE_MAIL: "Windows Live Mail",
-    Client.WINDOWS_MAIL: "Windows Mail",
-    Client.EVOLUTION: "Evolution",
-    Client.CLAWS_MAIL: "Claws Mail",
-    Client.SYLPHEED: "Sylpheed",
+# Where the new IMAP account is set up, where that is not in the client itself by its name.
+SET_UP_IN = {
     Client.FETCHMAIL: "the mail client that reads the fetched mail",
     Client.GETMAIL: "the mail client that reads the fetched mail",
     Client.MUTT: "mutt (set folder=imaps://... and spoolfile=+INBOX)",
     Client.POSTBOX: "Postbox (or, as Postbox is discontinued, in Thunderbird)",
-    Client.OUTLOOK_EXPRESS: "Outlook Express",
-    Client.KMAIL: "KMail",
-    Client.EM_CLIENT: "eM Client",
-    Client.MAILBIRD: "Mailbird",
-    Client.THE_BAT: "The Bat!",
     Client.WINDOWS_MAIL_APP: "the new Outlook (the Mail app is retired)",
     Client.OUTLOOK_NEW: "Outlook",
 }
+
+
+def set_up_in(client: Client) -> str:
+    return SET_UP_IN.get(client, PRODUCT_NAMES[client])
+
+
 HOW_TO_MOVE = {
     Client.OUTLOOK: "In Outlook, drag the folders from the old data file into the new account's "
     "folders (or Copy Folder); Outlook uploads them to the server.",
@@ -232,7 +225,7 @@ def back_up(mailbox: LocalMailbox, root: str | None = None) -> dict[str, Any]:
             f"Back up the local mailbox {where} before any change on this computer: "
             f"`{backup_command(mailbox.store.path, root)}`.",
             "To keep it on a server as well, copy its folders into an IMAP account "
-            f"in {CLIENT_NAMES.get(mailbox.client, mailbox.client.value)}.",
+            f"in {set_up_in(mailbox.client)}.",
         ],
     }
 
@@ -662,7 +655,7 @@ def _pop3(
             if store
             else f"Back up first: `{backup_command(None, root)}`."
         ),
-        f"Create a new IMAP account in {CLIENT_NAMES.get(account.client, account.client.value)}: "
+        f"Create a new IMAP account in {set_up_in(account.client)}: "
         f"server {best_host}, "
         f"port {best_port}, {settings['security']}, "
         f"user name {settings['username'] or 'as before'}, "

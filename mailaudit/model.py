@@ -64,6 +64,32 @@ class Client(str, Enum):
     OUTLOOK_NEW = "outlook-new"  # the new Outlook for Windows (olk.exe)
 
 
+# The names the programs give themselves, for people to read; the JSON keeps the values above.
+PRODUCT_NAMES: dict[Client, str] = {
+    Client.THUNDERBIRD: "Thunderbird",
+    Client.SEAMONKEY: "SeaMonkey",
+    Client.OUTLOOK: "Outlook",
+    Client.OUTLOOK_MAC: "Outlook for Mac",
+    Client.APPLE_MAIL: "Apple Mail",
+    Client.WINDOWS_LIVE_MAIL: "Windows Live Mail",
+    Client.WINDOWS_MAIL: "Windows Mail",
+    Client.OUTLOOK_EXPRESS: "Outlook Express",
+    Client.EVOLUTION: "Evolution",
+    Client.KMAIL: "KMail",
+    Client.CLAWS_MAIL: "Claws Mail",
+    Client.SYLPHEED: "Sylpheed",
+    Client.POSTBOX: "Postbox",
+    Client.FETCHMAIL: "fetchmail",
+    Client.GETMAIL: "getmail",
+    Client.MUTT: "Mutt",
+    Client.EM_CLIENT: "eM Client",
+    Client.MAILBIRD: "Mailbird",
+    Client.THE_BAT: "The Bat!",
+    Client.WINDOWS_MAIL_APP: "Mail and Calendar",  # Windows 10/11's Mail app, as the Store names it
+    Client.OUTLOOK_NEW: "Outlook (new)",
+}
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """A server as the client is configured to reach it."""

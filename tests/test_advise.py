@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 import mailaudit.report
 from mailaudit import providers
 from mailaudit.advise import (
-    CLIENT_NAMES,
     HOW_TO_MOVE,
     RULES,
     Policy,
@@ -23,9 +22,11 @@ from mailaudit.advise import (
     at_least,
     highest,
     recommend,
+    set_up_in,
     shell_word,
 )
 from mailaudit.model import (
+    PRODUCT_NAMES,
     Account,
     Candidate,
     Certificate,
@@ -367,7 +368,7 @@ def test_every_client_has_a_name_a_way_to_move_and_a_schema_entry(client):
     schema = json.loads((Path(mailaudit.report.__file__).parent / "schema-v1.json").read_text())
     clients = schema["$defs"]["account"]["properties"]["client"]["enum"]
     assert client.value in clients
-    assert client in CLIENT_NAMES
+    assert PRODUCT_NAMES[client].strip() and set_up_in(client).strip()
     assert client in HOW_TO_MOVE
 
 

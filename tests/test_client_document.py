@@ -15,13 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailaudit.errors import ReportFileError
-from mailaudit.model import Client, LocalMailbox, LocalStore, Protocol
+from mailaudit.model import PRODUCT_NAMES, Client, LocalMailbox, LocalStore, Protocol
 from mailaudit.report import EXTENSIONS, Format, RenderOptions, render
 from mailaudit.report.at_risk import only_copies
 from mailaudit.report.catalog import LANGUAGES, catalog
 from mailaudit.report.document import document
 from mailaudit.report.json_report import from_dict, load, to_dict
-from mailaudit.report.words import PRODUCT_NAMES
 
 from .conftest import REAL_TB, SAMPLE, audit
 from .test_report import HOSTILE_NAME, frozen_sample, hostile_report
@@ -133,7 +132,7 @@ def test_product_names_not_enum_values_reach_the_client():
 
 @pytest.mark.parametrize("client", list(Client))
 def test_every_client_has_a_product_name(client):
-    assert PRODUCT_NAMES.get(client.value, "").strip()
+    assert PRODUCT_NAMES[client].strip()
 
 
 def test_local_mailboxes_count_as_mail_only_on_this_pc():

@@ -33,8 +33,7 @@ from mailaudit.backup.selection import NotCopied, Owner, Selection, SourceFile
 from mailaudit.backup.verify import Verification, manifest_beside, verify
 from mailaudit.errors import ArchiveUnreadable, BackupRefused
 from mailaudit.machine import open_read_only
-from mailaudit.model import Machine
-from mailaudit.report.words import product_name
+from mailaudit.model import PRODUCT_NAMES, Machine
 from mailaudit.units import human_bytes
 
 CHUNK = 1 << 20  # files up to this size are read whole, then written in one call
@@ -344,12 +343,12 @@ def _moved(before: os.stat_result, after: os.stat_result) -> bool:
 
 
 def _changed_reason(source: SourceFile) -> str:
-    client = product_name(source.client.value)
+    client = PRODUCT_NAMES[source.client]
     return f"changed while it was copied, twice: close {client} and run again"
 
 
 def _open_reason(exc: OSError, source: SourceFile) -> str:
-    client = product_name(source.client.value)
+    client = PRODUCT_NAMES[source.client]
     if getattr(exc, "winerror", None) == SHARING_VIOLATION:
         return f"is open in {client} (sharing violation): close {client} and run again"
     if isinstance(exc, FileNotFoundError):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailaudit.model import Account, MachineReport, Protocol
-from mailaudit.report.words import product_name
+from mailaudit.model import PRODUCT_NAMES, Account, MachineReport, Protocol
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ def only_copies(report: MachineReport) -> list[OnlyCopy]:
             size = store.bytes if store.measured and store.exists else None
             found.setdefault(
                 store.path,
-                OnlyCopy(account.user, product_name(account.client.value), account.name, size),
+                OnlyCopy(account.user, PRODUCT_NAMES[account.client], account.name, size),
             )
     for mailbox in report.local_mailboxes:
         store = mailbox.store
@@ -44,7 +43,7 @@ def only_copies(report: MachineReport) -> list[OnlyCopy]:
                 store.path,
                 OnlyCopy(
                     mailbox.user,
-                    product_name(mailbox.client.value),
+                    PRODUCT_NAMES[mailbox.client],
                     mailbox.name,
                     store.bytes if store.measured else None,
                 ),

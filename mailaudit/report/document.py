@@ -13,11 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailaudit.advise import SEVERITY_ORDER, highest, store_words
-from mailaudit.model import Account, LocalMailbox, MachineReport, Protocol, Severity, shown_path
+from mailaudit.model import (
+    PRODUCT_NAMES,
+    Account,
+    LocalMailbox,
+    MachineReport,
+    Protocol,
+    Severity,
+    shown_path,
+)
 from mailaudit.report.at_risk import OnlyCopy, only_copies, only_here
 from mailaudit.report.catalog import Catalog, catalog
 from mailaudit.report.table import discovery_summary, probe_summary
-from mailaudit.report.words import leave_on_server, product_name
+from mailaudit.report.words import leave_on_server
 from mailaudit.units import human_bytes
 
 ACCOUNT_COLUMNS = (
@@ -239,7 +247,7 @@ def _people(report: MachineReport, words: Catalog) -> tuple[Person, ...]:
             continue
         name = words.text("account", name=mailbox.name)
         shown = words.size(store.bytes) if store.measured else "?"
-        program = product_name(mailbox.client.value)
+        program = PRODUCT_NAMES[mailbox.client]
         actions = [
             words.text("action.local", account=name, program=program, size=shown),
             words.text("action.local_move"),
@@ -294,7 +302,7 @@ def _account_actions(account: Account, words: Catalog) -> list[str]:
             words.text(
                 "action.move",
                 account=name,
-                program=product_name(account.client.value),
+                program=PRODUCT_NAMES[account.client],
                 server=f"{settings.get('server')}:{settings.get('port')}",
             )
         )
@@ -334,7 +342,7 @@ def _appendix(report: MachineReport, words: Catalog) -> Appendix:
     accounts = tuple(
         (
             a.user,
-            product_name(a.client.value),
+            PRODUCT_NAMES[a.client],
             a.name + (f" <{a.email}>" if a.email and a.email != a.name else ""),
             (a.protocol.value.upper() if a.protocol is not Protocol.OTHER else a.declared_type)
             + f", {a.incoming.security.value}",
@@ -345,7 +353,7 @@ def _appendix(report: MachineReport, words: Catalog) -> Appendix:
         for a in report.accounts
     )
     local = tuple(
-        (m.user, product_name(m.client.value), m.name, store_words(m.store, m.platform))
+        (m.user, PRODUCT_NAMES[m.client], m.name, store_words(m.store, m.platform))
         for m in report.local_mailboxes
     )
     findings = sorted(

@@ -13,6 +13,7 @@ from tabulate import tabulate
 
 from mailaudit.advise import severity_counts, store_words
 from mailaudit.model import (
+    PRODUCT_NAMES,
     Account,
     Discovery,
     LocalMailbox,
@@ -23,7 +24,7 @@ from mailaudit.model import (
     Protocol,
 )
 from mailaudit.report.at_risk import only_copies
-from mailaudit.report.words import cell, display_width, leave_on_server, one_line, product_name
+from mailaudit.report.words import cell, display_width, leave_on_server, one_line
 from mailaudit.units import human_bytes
 
 DETAIL_LIMIT = 1000  # a finding's detail or a skipped line: names from the disk are cut to it
@@ -74,7 +75,7 @@ def render(report: MachineReport, width: int | None = None, colour: bool = False
     if report.local_mailboxes:
         lines += ["", "Local mailboxes (mail that no account fetches, kept only here):"]
         lines += [
-            f"- {_who(m)} ({product_name(m.client.value)}): {store_words(m.store, m.platform)}"
+            f"- {_who(m)} ({PRODUCT_NAMES[m.client]}): {store_words(m.store, m.platform)}"
             for m in report.local_mailboxes
         ]
 
@@ -179,7 +180,7 @@ def _cells(account: Account) -> dict[str, str]:
         protocol += " (!)"
     values = {
         "user": account.user,
-        "client": product_name(account.client.value),
+        "client": PRODUCT_NAMES[account.client],
         "account": account.name,
         "email": account.email or "",
         "protocol": protocol,

@@ -91,36 +91,6 @@ def _visible(char: str) -> str:
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-# The names the programs give themselves; the JSON keeps the contract's values.
-PRODUCT_NAMES = {
-    "thunderbird": "Thunderbird",
-    "seamonkey": "SeaMonkey",
-    "outlook": "Outlook",
-    "outlook-mac": "Outlook for Mac",
-    "apple-mail": "Apple Mail",
-    "windows-live-mail": "Windows Live Mail",
-    "windows-mail": "Windows Mail",
-    "outlook-express": "Outlook Express",
-    "evolution": "Evolution",
-    "kmail": "KMail",
-    "claws-mail": "Claws Mail",
-    "sylpheed": "Sylpheed",
-    "postbox": "Postbox",
-    "fetchmail": "fetchmail",
-    "getmail": "getmail",
-    "mutt": "Mutt",
-    "em-client": "eM Client",
-    "mailbird": "Mailbird",
-    "the-bat": "The Bat!",
-    "windows-mail-app": "Mail and Calendar",  # Windows 10/11's Mail app, as the Store names it
-    "outlook-new": "Outlook (new)",
-}
-
-
-def product_name(client: str) -> str:
-    return PRODUCT_NAMES.get(client, client)
-
-
 def display_width(text: str) -> int:
     """The columns a terminal gives `text`: East Asian wide and fullwidth characters take two,
     combining marks none (UAX #11)."""
