@@ -371,10 +371,12 @@ def test_bad_certificate_is_refused_unless_insecure(lab, tmp_path):
     indirect=True,
 )  # fmt: skip
 def test_no_literal_plus_and_no_multiappend(lab, variant, tmp_path):
-    """LITERAL- (Gmail-like): small literals go at once, large ones wait for the go-ahead."""
+    """LITERAL- (Gmail-like): small literals go at once, large ones wait for the go-ahead,
+    also one sent from the store a chunk at a time (over 4 MB) and checked back in parts."""
     user = new_user(variant)
     source = tmp_path / "Maildir"
     messages = [(message(n, size=(n % 3) * 6000), "S", WHEN + n) for n in range(30)]
+    messages.insert(12, (message(99, size=5_000_000), "S", WHEN + 99))
     write_maildir(source, "INBOX", messages)
     result = migrate(lab, variant, user, source, tmp_path / "s", "--verify", "full")
     assert result.exit_code == 0, result.output + result.stderr
