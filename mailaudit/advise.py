@@ -231,7 +231,7 @@ def back_up(mailbox: LocalMailbox, root: str | None = None) -> dict[str, Any]:
 
 
 def backup_command(path: str | None, root: str | None) -> str:
-    return f"mailaudit backup{root_option(root)} --to {backup_target(path)}"
+    return f"mailaudit backup{root_option(root)} --to {backup_target(path, root)}"
 
 
 def root_option(root: str | None) -> str:
@@ -267,9 +267,15 @@ def shell_word(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def backup_target(path: str | None) -> str:
-    """An example backup drive, as the audited machine names one: a USB disk on Windows, under
-    /Volumes on a Mac, under /media on Linux."""
+def backup_target(path: str | None, root: str | None = None) -> str:
+    """An example backup drive, as the machine the command runs on names one: a USB disk on
+    Windows, under /Volumes on a Mac, under /media on Linux. That is the audited machine (its
+    store's path tells which), or with --root the workbench its disk is mounted on (the mount
+    point tells which)."""
+    if root and re.match(r"[A-Za-z]:|\\\\", root):  # a drive letter or a UNC path: Windows
+        return "F:\\" if root[:2].upper() == "E:" else "E:\\"
+    if root:
+        return "/Volumes/Backup" if root.startswith("/Volumes/") else "/media/backup"
     if path and path.startswith(("/home/", "/root/")):
         return "/media/backup"
     if path and path.startswith("/Users/") and "/Library/" in path:

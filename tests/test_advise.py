@@ -387,17 +387,20 @@ def commands(report: MachineReport) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("root", "written"),
+    ("root", "written", "drive"),
     [
-        (None, ""),
-        ("/mnt/client", " --root /mnt/client"),
-        ("/mnt/Anna's PC (2)", " --root '/mnt/Anna'\"'\"'s PC (2)'"),
-        ("E:\\", " --root E:\\"),
-        ("D:\\Client PC\\", ' --root "D:\\Client PC"'),
+        (None, "", None),
+        ("/mnt/client", " --root /mnt/client", "/media/backup"),
+        ("/mnt/Anna's PC (2)", " --root '/mnt/Anna'\"'\"'s PC (2)'", "/media/backup"),
+        ("/Volumes/Client", " --root /Volumes/Client", "/Volumes/Backup"),
+        ("E:\\", " --root E:\\", "F:\\"),
+        ("D:\\Client PC\\", ' --root "D:\\Client PC"', "E:\\"),
     ],
 )
-def test_the_plans_commands_read_the_same_mounted_disk(root, written):
-    """Without --root, `mailaudit backup` and `migrate` would read the workbench itself."""
+def test_the_plans_commands_read_the_same_mounted_disk(root, written, drive):
+    """Without --root, `mailaudit backup` and `migrate` would read the workbench itself. With
+    it, they run on the workbench: the example backup drive is named as the workbench names
+    one (its mount point tells which system it is), not as the audited machine does."""
     best = Candidate("imap.mail.example", 993, "tls", "guess", True, True)
     offered = pop(leave_on_server=False, discovery=Discovery("mail.example", "offered", best=best))
     unknown = pop(key="k2", discovery=Discovery("mail.example", "unknown", reason="offline"))
@@ -414,13 +417,14 @@ def test_the_plans_commands_read_the_same_mounted_disk(root, written):
         local_mailboxes=(on_my_mac,),
     )
     found = commands(advise(report, KNOWN, Policy()))
+    windows, mac = drive or "E:\\", drive or "/Volumes/Backup"
     assert found == [
-        f"mailaudit backup{written} --to E:\\",  # the plan to move to IMAP: back up first
+        f"mailaudit backup{written} --to {windows}",  # the plan to move to IMAP: back up first
         f"mailaudit migrate --account {offered.id}{written} "
         "--to imaps://anna@imap.mail.example:993",
-        f"mailaudit backup{written} --to E:\\",  # IMAP not known yet: back up until then
-        f"mailaudit backup{written} --to E:\\",  # no IMAP: the only copy, backed up
-        f"mailaudit backup{written} --to /Volumes/Backup",  # a local mailbox
+        f"mailaudit backup{written} --to {windows}",  # IMAP not known yet: back up until then
+        f"mailaudit backup{written} --to {windows}",  # no IMAP: the only copy, backed up
+        f"mailaudit backup{written} --to {mac}",  # a local mailbox
     ]
     if root is None:
         assert not any("--root" in command for command in found)
