@@ -1092,6 +1092,24 @@ def test_the_server_s_list_of_a_folder_is_read_in_bounded_memory(lab, dovecot):
     assert peak < 3_000_000, peak
 
 
+def test_listing_a_large_store_says_how_far_it_has_got(lab, dovecot, tmp_path, monkeypatch):
+    """A 5 GB mbox takes half a minute to list before anything is sent: progress lines say
+    how far the listing has got (here every message, instead of every two seconds)."""
+    monkeypatch.setattr("mailaudit.migrate.run.SAY_READING", 0.0)
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    write_maildir(source, "INBOX", [(message(n, size=2000), "S", WHEN + n) for n in range(3)])
+    result = migrate(lab, dovecot, user, source, tmp_path / "s")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if "reading INBOX" in line]
+    assert [line.split(": ", 1)[1].split(",")[0] for line in lines] == [
+        "1 message(s)",
+        "2 message(s)",
+        "3 message(s)",
+    ], result.stderr
+    assert "KB so far" in lines[-1]
+
+
 def test_a_folder_too_large_to_keep_listed_is_read_again(lab, dovecot, tmp_path, monkeypatch):
     monkeypatch.setattr("mailaudit.migrate.run.KEEP_LISTED", 3)
     user = new_user(dovecot)

@@ -36,6 +36,22 @@ def duration(seconds: float) -> str:
     return f"{seconds} s"
 
 
+class Reading:
+    """Says how far listing the store has got, every `every` seconds: a 5 GB mbox takes half
+    a minute to list before anything is sent, and a silent half minute looks like a hang."""
+
+    def __init__(self, progress: Progress | None, every: float = 2.0) -> None:
+        self.progress = progress
+        self.every = every
+        self.next = time.monotonic() + every
+
+    def counted(self, folder: str, messages: int, size: int) -> None:
+        now = time.monotonic()
+        if self.progress is not None and now >= self.next:
+            self.next = now + self.every
+            self.progress(f"reading {folder}: {messages} message(s), {human_bytes(size)} so far")
+
+
 class Meter:
     """Counts what is done against the plan's totals, and says so at most once a second."""
 

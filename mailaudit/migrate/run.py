@@ -36,7 +36,7 @@ from mailaudit.migrate.imap_client import (
 from mailaudit.migrate.imap_syntax import Response, response_code
 from mailaudit.migrate.ledger import Entry, Intent, Ledger
 from mailaudit.migrate.outcome import FolderOutcome, MigrationOutcome, Verify
-from mailaudit.migrate.progress import Meter, Progress, daily_quota
+from mailaudit.migrate.progress import Meter, Progress, Reading, daily_quota
 from mailaudit.migrate.stores.base import StoredMessage, StoreReader
 from mailaudit.model import ProbeError
 from mailaudit.probe.wire import WireError
@@ -53,6 +53,7 @@ CHECK_BYTES = 4 * 1024 * 1024  # bytes fetched back at once; a larger message co
 KEEP_LISTED = 20_000  # messages of one folder kept from the survey (about 1 KB each)
 IN_DOUBT_WAIT = 3.0  # seconds a server may still be storing what a dead client sent
 TURN = 0.1  # seconds of reading the store before the event loop gets a turn
+SAY_READING = 2.0  # seconds between progress lines while the store is listed
 
 
 @dataclass(frozen=True)
@@ -395,6 +396,7 @@ class _Job:
         }
         o = self.options
         turns = _Turns()
+        reading = Reading(self.progress, SAY_READING)
         for source in self.sources:
             folders = list(source.reader.folders())
             for mapping in map_folders(folders, server, o.include_trash, o.include_junk, o.folders):
@@ -413,6 +415,7 @@ class _Job:
                         if len(tally.listed) > KEEP_LISTED:
                             tally.listed = None
                     await turns.take()
+                    reading.counted(mapping.source_name, tally.messages, tally.bytes)
         self.inventories = await self.settled_by_ledger(control)
         refused: dict[str, str] = {}
         for tally in self.tallies:
