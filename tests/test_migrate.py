@@ -224,7 +224,8 @@ def test_one_connection_is_one_login(lab, dovecot, tmp_path):
     indirect=True,
 )
 def test_a_rerun_on_a_server_without_esearch(lab, variant, tmp_path):
-    """Without ESEARCH the UIDs come one short FETCH line each; still no header is read."""
+    """Without ESEARCH our UIDs come one short FETCH line each; still no header is read, and a
+    message deleted on the server since then goes again."""
     user = new_user(variant)
     source = tmp_path / "Maildir"
     corpus(source)
@@ -236,6 +237,31 @@ def test_a_rerun_on_a_server_without_esearch(lab, variant, tmp_path):
     assert again.exit_code == 0 and " 0 uploaded, 10 already there" in again.stdout
     (session,) = logouts(log, mark, user)
     assert "headers=0 bodies=0" in session, session
+    subprocess.run(
+        ["doveadm", "-c", str(variant.folder / "dovecot.conf"), "expunge", "-u", user.name,
+         "mailbox", "INBOX", "uid", "2"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    third = migrate(lab, variant, user, source, state)
+    assert third.exit_code == 0 and " 1 uploaded, 9 already there" in third.stdout
+
+
+def test_uids_too_scattered_to_name_get_the_full_look(lab, dovecot, tmp_path, monkeypatch):
+    """UIDs that would make a command line longer than MAX_UID_SET are not asked about: the
+    folder's Message-IDs are fetched instead, and the re-run still sends nothing."""
+    monkeypatch.setattr("mailaudit.migrate.imap_client.MAX_UID_SET", 2)  # "1:5" is too long
+    user = new_user(dovecot)
+    source = tmp_path / "Maildir"
+    corpus(source)
+    state = tmp_path / "state.sqlite"
+    assert migrate(lab, dovecot, user, source, state, "--verify", "none").exit_code == 0
+    log = dovecot.folder / "dovecot.log"
+    mark = len(log.read_text())
+    again = migrate(lab, dovecot, user, source, state, "--verify", "none")
+    assert again.exit_code == 0 and " 0 uploaded, 10 already there" in again.stdout
+    (session,) = logouts(log, mark, user)
+    assert "headers=0 " not in session, session  # the Message-IDs were fetched
 
 
 def test_dry_run_shows_the_map_and_sends_nothing(lab, dovecot, tmp_path):

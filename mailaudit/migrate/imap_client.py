@@ -41,6 +41,9 @@ _LITERAL_AT_END = re.compile(r"~?\{(\d{1,12})\}$")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 LITERAL_MINUS_LIMIT = 4096  # RFC 7888 §5: LITERAL- allows non-synchronising literals up to this
 WRITE_CHUNK = 256 * 1024
+# A UID set named in one command line: servers cut lines at 8 KB (RFC 7162 §4 asks clients
+# to keep them that short); Dovecot takes 64 KB.
+MAX_UID_SET = 8000
 MAX_LINES = 200  # untagged lines tolerated before the answer to STARTTLS
 MAX_UNTAGGED = 2_000_000  # untagged responses kept for one command (a FETCH of a huge mailbox)
 
@@ -644,18 +647,42 @@ class Session:
     async def _open(self, verb: str, name: str) -> tuple[int | None, int]:
         return _opened(await self.command(f"{verb} {self.mailbox_argument(name)}"))
 
-    async def uid_sets(self, names: Sequence[str]) -> dict[str, tuple[int | None, set[int]]]:
-        """Each mailbox's UIDVALIDITY and UIDs, asked of all of them at once (EXAMINE and a UID
-        search in turn, one round trip): what a re-run needs to see that nothing is missing."""
-        search = "UID SEARCH RETURN (ALL) ALL" if "ESEARCH" in self.capabilities else None
-        texts = []
-        for name in names:
-            texts += [f"EXAMINE {self.mailbox_argument(name)}", search or "UID FETCH 1:* (UID)"]
-        answers = await self.commands(texts)
-        found = {}
-        for name, opened, listed in zip(names, answers[::2], answers[1::2], strict=True):
-            uidvalidity, exists = _opened(opened)
-            found[name] = (uidvalidity, _uids(listed, exists, esearch=search is not None))
+    async def still_there(
+        self, wanted: dict[str, Sequence[int]]
+    ) -> dict[str, tuple[int | None, int]]:
+        """Each mailbox's UIDVALIDITY and how many of the given UIDs it still holds: what a
+        re-run needs to see that nothing is missing. With ESEARCH, asked of all mailboxes at
+        once (EXAMINE and a counting UID SEARCH in turn, one round trip, one short answer
+        each); without it, a mailbox at a time, its `UID FETCH (UID)` answers counted as they
+        arrive. Either way, whatever else the mailbox holds is never listed. A mailbox whose
+        UIDs are too scattered to name in a command line of MAX_UID_SET is left out."""
+        sets = {name: _uid_set(uids) for name, uids in wanted.items() if uids}
+        sets = {name: text for name, text in sets.items() if len(text) <= MAX_UID_SET}
+        found: dict[str, tuple[int | None, int]] = {}
+        if "ESEARCH" in self.capabilities:
+            texts = []
+            for name, text in sets.items():
+                texts += [
+                    f"EXAMINE {self.mailbox_argument(name)}",
+                    f"UID SEARCH RETURN (COUNT) UID {text}",
+                ]
+            answers = await self.commands(texts)
+            for name, opened, counted in zip(sets, answers[::2], answers[1::2], strict=True):
+                found[name] = (_opened(opened)[0], _esearch_count(counted))
+            return found
+        for name, text in sets.items():
+            uidvalidity, _ = await self.examine(name)
+            asked = set(wanted[name])
+            seen: set[int] = set()
+
+            def one(response: Response, asked: set[int] = asked, seen: set[int] = seen) -> None:
+                for attributes in _fetched([response]):
+                    uid = attributes.get("UID")
+                    if isinstance(uid, str) and uid.isdigit() and int(uid) in asked:
+                        seen.add(int(uid))
+
+            await self.command_each(f"UID FETCH {text} (UID)", one)
+            found[name] = (uidvalidity, len(seen))
         return found
 
     async def inventory(self, each: Callable[[Stored], None]) -> None:
@@ -780,20 +807,16 @@ def _opened(responses: list[Response]) -> tuple[int | None, int]:
     return uidvalidity, exists
 
 
-def _uids(responses: list[Response], exists: int, esearch: bool) -> set[int]:
-    """The UIDs in an ESEARCH answer (one compact line, RFC 4731) or a `UID FETCH (UID)`."""
-    found: set[int] = set()
-    if esearch:
-        for response in responses:
-            words = response.text.split(" ")
-            if len(words) > 3 and words[1].upper() == "ESEARCH" and "ALL" in words[2:-1]:
-                found.update(_uid_set_members(words[words.index("ALL") + 1], exists))
-        return found
-    for attributes in _fetched(responses):
-        uid = attributes.get("UID")
-        if isinstance(uid, str) and uid.isdigit():
-            found.add(int(uid))
-    return found
+def _esearch_count(responses: list[Response]) -> int:
+    """COUNT from an ESEARCH answer (RFC 4731 §3.1): `* ESEARCH (TAG "A5") UID COUNT 17`."""
+    for response in responses:
+        words = response.text.split(" ")
+        if len(words) > 2 and words[1].upper() == "ESEARCH":
+            upper = [w.upper() for w in words]
+            if "COUNT" in upper[2:-1] and words[upper.index("COUNT") + 1].isdigit():
+                return int(words[upper.index("COUNT") + 1])
+            return 0  # no COUNT: nothing matched
+    raise ImapError("the server answered a counting UID SEARCH without ESEARCH")
 
 
 def _capability_code(text: str) -> frozenset[str] | None:
@@ -802,21 +825,6 @@ def _capability_code(text: str) -> frozenset[str] | None:
     if code != "CAPABILITY":
         return None
     return frozenset(word.upper() for word in value.split())
-
-
-def _uid_set_members(text: str, most: int) -> Iterator[int]:
-    """The UIDs of a sequence set (1:5,9,12:13); more than `most` (the mailbox's message
-    count) is a server gone wrong, refused before a range of billions is spelt out."""
-    spans = []
-    for part in text.split(","):
-        low, _, high = part.partition(":")
-        if not (low.isdigit() and (high.isdigit() or not high)):
-            raise ImapError(f"the server's UID set cannot be read: {text[:80]!r}")
-        spans.append(sorted((int(low), int(high or low))))
-    if sum(last - first + 1 for first, last in spans) > most:
-        raise ImapError(f"the server named more UIDs than the mailbox holds: {text[:80]!r}")
-    for first, last in spans:
-        yield from range(first, last + 1)
 
 
 def _text(item: Item) -> str:

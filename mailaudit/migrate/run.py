@@ -472,12 +472,12 @@ class _Job:
         if not wires:
             return {}
         try:
-            found = await control.uid_sets(wires)
+            found = await control.still_there({wire: list(known[wire]) for wire in wires})
         except ImapError:
-            return {}  # a server that will not list UIDs so: the full inventory tells
+            return {}  # a server that will not search UIDs so: the full inventory tells
         settled = {}
-        for wire, (uidvalidity, uids) in found.items():
-            if {uidvalidity} == validity[wire] and known[wire].keys() <= uids:
+        for wire, (uidvalidity, count) in found.items():
+            if {uidvalidity} == validity[wire] and count == len(known[wire]):
                 settled[wire] = _Inventory(uidvalidity)
                 for uid, entry in known[wire].items():
                     settled[wire].add(uid, entry.message_id)
