@@ -930,7 +930,7 @@ class _Job:
             bad = 0
             for group in _check_groups(sorted(wanted), sizes):
                 if len(group) == 1 and sizes.get(group[0], 0) > CHECK_BYTES:
-                    digest = await _digest_in_parts(session, group[0])
+                    digest = await _digest_in_parts(session, group[0], sizes[group[0]])
                     bad += digest != wanted[group[0]]
                     continue
                 bodies = await session.bodies(group)
@@ -962,16 +962,17 @@ def _check_groups(uids: list[int], sizes: dict[int, int]) -> Iterator[list[int]]
         yield group
 
 
-async def _digest_in_parts(session: Session, uid: int) -> str:
-    """The hash of a message as the server holds it, fetched CHECK_BYTES at a time."""
+async def _digest_in_parts(session: Session, uid: int, size: int) -> str:
+    """The hash of a message as the server holds it (`size` bytes, its RFC822.SIZE), fetched
+    CHECK_BYTES at a time: never more than the server said it holds."""
     hashed = identity.Digest()
-    start = 0
-    while True:
-        part = await session.body_part(uid, start, CHECK_BYTES)
-        hashed.update(part)
-        start += len(part)
-        if len(part) < CHECK_BYTES:
-            return hashed.hexdigest()
+    for start in range(0, size, CHECK_BYTES):
+        count = min(CHECK_BYTES, size - start)
+        part = await session.body_part(uid, start, count)
+        hashed.update(part[:count])
+        if len(part) < count:
+            break
+    return hashed.hexdigest()
 
 
 class _Turns:
