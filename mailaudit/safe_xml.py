@@ -4,6 +4,7 @@ expanded or fetched (only XML's five predefined ones and character references)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
@@ -31,11 +32,14 @@ class Element:
         return child.text.strip() if child is not None else ""
 
 
-def parse_xml(document: bytes | str) -> Element:
-    """The root element. Raises NotWellFormed."""
+def parse_xml(document: bytes | str, unread: Callable[[str], bool] | None = None) -> Element:
+    """The root element. Raises NotWellFormed. An element whose tag `unread` names (a password)
+    is kept without its attributes and text, and so are the elements inside it: they are
+    dropped as expat hands them over, never held."""
     parser = expat.ParserCreate()
     stack: list[Element] = []
-    pieces: list[list[str]] = []  # the text of each open element, joined when it closes
+    # The text of each open element, joined when it closes; None inside an unread element.
+    pieces: list[list[str] | None] = []
     roots: list[Element] = []
 
     def refuse(*_: object) -> None:
@@ -43,19 +47,21 @@ def parse_xml(document: bytes | str) -> Element:
         raise NotWellFormed("document type declarations are not accepted")
 
     def start(tag: str, attributes: dict[str, str]) -> None:
-        element = Element(tag, attributes)
+        hidden = (bool(pieces) and pieces[-1] is None) or (unread is not None and unread(tag))
+        element = Element(tag, {} if hidden else attributes)
         (stack[-1].children if stack else roots).append(element)
         stack.append(element)
-        pieces.append([])
+        pieces.append(None if hidden else [])
 
     def end(tag: str) -> None:
         # Joined once: adding each piece to a string copies it again (quadratic on a text of
         # many entities, which expat hands over one by one).
-        stack.pop().text = "".join(pieces.pop())
+        text = pieces.pop()
+        stack.pop().text = "".join(text) if text is not None else ""
 
     def characters(data: str) -> None:
-        if pieces:
-            pieces[-1].append(data)
+        if pieces and (text := pieces[-1]) is not None:
+            text.append(data)
 
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse

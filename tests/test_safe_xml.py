@@ -49,3 +49,13 @@ def test_any_bytes_give_a_tree_or_not_well_formed(data):
     except NotWellFormed:
         return
     assert root.tag
+
+
+def test_an_unread_element_keeps_neither_its_text_nor_its_attributes():
+    """A password element is dropped as expat hands it over, with what it holds."""
+    document = b'<a><Password2 type="x">s3cret<b key="k">inner</b></Password2><c>kept</c></a>'
+    root = parse_xml(document, unread=lambda tag: "password" in tag.lower())
+    secret = root.first("Password2")
+    assert secret is not None and (secret.text, secret.attributes) == ("", {})
+    assert (secret.children[0].text, secret.children[0].attributes) == ("", {})
+    assert root.text_of("c") == "kept"

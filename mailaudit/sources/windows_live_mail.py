@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
-from xml.parsers import expat
 
 from mailaudit.errors import UnreadableFile
 from mailaudit.machine import ABSENT, IgnoreRule, MachineFiles, UserHome
@@ -32,6 +31,7 @@ from mailaudit.model import (
     Security,
     Skipped,
 )
+from mailaudit.safe_xml import NotWellFormed, parse_xml
 from mailaudit.sources.base import Found
 from mailaudit.sources.local_store import measure_store
 from mailaudit.sources.registry import RegistryError, RegistryKey
@@ -314,51 +314,13 @@ def parse_account_file(data: bytes) -> dict[str, str]:
     Raises NotAnAccountFile for anything that is not a well-formed <MessageAccount>.
     expat honours the BOM and the encoding declaration; a DTD is refused, so no entity expands.
     """
-    parser = expat.ParserCreate()
-    settings: dict[str, str] = {}
-    depth = 0
-    current: str | None = None
-    text: list[str] = []
-    root_tag: list[str] = []
-
-    def refuse(*_: object) -> None:
-        raise NotAnAccountFile("an XML file with a document type declaration, not an account")
-
-    def start(tag: str, attributes: dict[str, str]) -> None:
-        nonlocal depth, current
-        depth += 1
-        if depth == 1:
-            root_tag.append(tag)
-        elif depth == 2:
-            current = None if _is_secret(tag) else tag
-            text.clear()
-
-    def end(tag: str) -> None:
-        nonlocal depth, current
-        if depth == 2 and current is not None:
-            settings[current] = "".join(text).strip()
-            current = None
-        depth -= 1
-
-    def characters(data: str) -> None:
-        if depth == 2 and current is not None:
-            text.append(data)
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = characters
     try:
-        parser.Parse(data, True)
-    except expat.ExpatError as exc:
-        raise NotAnAccountFile(
-            f"not well-formed XML ({expat.ErrorString(exc.code)}, line {exc.lineno}): "
-            "damaged or cut off"
-        ) from None
-    if root_tag != ["MessageAccount"]:
+        root = parse_xml(data, unread=_is_secret)
+    except NotWellFormed as exc:
+        raise NotAnAccountFile(f"not an account file: {exc}") from None
+    if root.tag != "MessageAccount":
         raise NotAnAccountFile("XML without a <MessageAccount> root")
-    return settings
+    return {c.tag: c.text.strip() for c in root.children if not _is_secret(c.tag)}
 
 
 def _is_secret(name: str) -> bool:
