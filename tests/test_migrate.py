@@ -175,20 +175,27 @@ def logouts(log: Path, mark: int, user: User) -> list[str]:
         time.sleep(0.05)
 
 
+def migrated_and_run_again(lab, server, tmp_path):  # type: ignore[no-untyped-def]
+    """The corpus migrated, then migrated again, which must find all 10 already there:
+    (user, source, state, the Dovecot logout line of the second run's one session)."""
+    user = new_user(server)
+    source = tmp_path / "Maildir"
+    corpus(source)
+    state = tmp_path / "state.sqlite"
+    assert migrate(lab, server, user, source, state, "--verify", "none").exit_code == 0
+    log = server.folder / "dovecot.log"
+    mark = len(log.read_text())
+    again = migrate(lab, server, user, source, state, "--verify", "none")
+    assert again.exit_code == 0 and " 0 uploaded, 10 already there" in again.stdout
+    (session,) = logouts(log, mark, user)  # one look, no upload connection
+    return user, source, state, session
+
+
 def test_a_finished_migration_run_again_only_checks_its_uids(lab, dovecot, tmp_path):
     """The ledger knows the UID of every message it stored: a re-run asks each folder for its
     UIDs (one ESEARCH) instead of fetching every Message-ID, and a message deleted on the
     server since then goes again."""
-    user = new_user(dovecot)
-    source = tmp_path / "Maildir"
-    corpus(source)
-    state = tmp_path / "state.sqlite"
-    assert migrate(lab, dovecot, user, source, state, "--verify", "none").exit_code == 0
-    log = dovecot.folder / "dovecot.log"
-    mark = len(log.read_text())
-    again = migrate(lab, dovecot, user, source, state, "--verify", "none")
-    assert again.exit_code == 0 and " 0 uploaded, 10 already there" in again.stdout
-    (session,) = logouts(log, mark, user)  # one look, no upload connection
+    user, source, state, session = migrated_and_run_again(lab, dovecot, tmp_path)
     assert "headers=0 bodies=0" in session, session
     subprocess.run(
         ["doveadm", "-c", str(dovecot.folder / "dovecot.conf"), "expunge", "-u", user.name,
@@ -226,16 +233,7 @@ def test_one_connection_is_one_login(lab, dovecot, tmp_path):
 def test_a_rerun_on_a_server_without_esearch(lab, variant, tmp_path):
     """Without ESEARCH our UIDs come one short FETCH line each; still no header is read, and a
     message deleted on the server since then goes again."""
-    user = new_user(variant)
-    source = tmp_path / "Maildir"
-    corpus(source)
-    state = tmp_path / "state.sqlite"
-    assert migrate(lab, variant, user, source, state, "--verify", "none").exit_code == 0
-    log = variant.folder / "dovecot.log"
-    mark = len(log.read_text())
-    again = migrate(lab, variant, user, source, state, "--verify", "none")
-    assert again.exit_code == 0 and " 0 uploaded, 10 already there" in again.stdout
-    (session,) = logouts(log, mark, user)
+    user, source, state, session = migrated_and_run_again(lab, variant, tmp_path)
     assert "headers=0 bodies=0" in session, session
     subprocess.run(
         ["doveadm", "-c", str(variant.folder / "dovecot.conf"), "expunge", "-u", user.name,
@@ -251,16 +249,7 @@ def test_uids_too_scattered_to_name_get_the_full_look(lab, dovecot, tmp_path, mo
     """UIDs that would make a command line longer than MAX_UID_SET are not asked about: the
     folder's Message-IDs are fetched instead, and the re-run still sends nothing."""
     monkeypatch.setattr("mailaudit.migrate.imap_client.MAX_UID_SET", 2)  # "1:5" is too long
-    user = new_user(dovecot)
-    source = tmp_path / "Maildir"
-    corpus(source)
-    state = tmp_path / "state.sqlite"
-    assert migrate(lab, dovecot, user, source, state, "--verify", "none").exit_code == 0
-    log = dovecot.folder / "dovecot.log"
-    mark = len(log.read_text())
-    again = migrate(lab, dovecot, user, source, state, "--verify", "none")
-    assert again.exit_code == 0 and " 0 uploaded, 10 already there" in again.stdout
-    (session,) = logouts(log, mark, user)
+    *_, session = migrated_and_run_again(lab, dovecot, tmp_path)
     assert "headers=0 " not in session, session  # the Message-IDs were fetched
 
 
