@@ -16,7 +16,7 @@ import contextlib
 import re
 import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -451,24 +451,10 @@ class Session:
         """A piece at a time, each handed on before the next: the TLS layer would otherwise
         hold a second, encrypted copy of a large message."""
         if isinstance(data, bytes):
-            view = memoryview(data)
-            for start in range(0, len(view), WRITE_CHUNK):
-                self._write(view[start : start + WRITE_CHUNK])
-                await self.wire.drain(self.timeout)
+            await self._write_chunks([data])
             return
-        written = 0
         try:
-            for chunk in data.chunks():
-                # Never a byte past the announced size: the server would read it as commands.
-                if written + len(chunk) > data.size:
-                    raise ValueError("it grew")
-                view = memoryview(chunk)
-                for start in range(0, len(view), WRITE_CHUNK):
-                    self._write(view[start : start + WRITE_CHUNK])
-                    await self.wire.drain(self.timeout)
-                written += len(chunk)
-            if written != data.size:
-                raise ValueError("it shrank")
+            await self._write_chunks(_exactly(data))
         except (OSError, ValueError) as error:
             # The command never ends: the server drops what it had of it. Like a lost
             # connection, what else was in flight on this one is in doubt for the next run.
@@ -479,6 +465,13 @@ class Session:
                 self._reader.cancel()
             self._fail(failure)
             raise failure from error
+
+    async def _write_chunks(self, chunks: Iterable[bytes]) -> None:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            for start in range(0, len(view), WRITE_CHUNK):
+                self._write(view[start : start + WRITE_CHUNK])
+                await self.wire.drain(self.timeout)
 
     def _write(self, data: bytes | memoryview) -> None:
         if self.broken is not None:
@@ -805,6 +798,19 @@ def _opened(responses: list[Response]) -> tuple[int | None, int]:
         if len(words) >= 3 and words[2].upper() == "EXISTS" and words[1].isdigit():
             exists = int(words[1])
     return uidvalidity, exists
+
+
+def _exactly(data: Streamed) -> Iterator[bytes]:
+    """The chunks of a streamed message; ValueError before a byte past its announced size
+    (the server would read it as commands), or at its end when it came short."""
+    written = 0
+    for chunk in data.chunks():
+        written += len(chunk)
+        if written > data.size:
+            raise ValueError("it grew")
+        yield chunk
+    if written != data.size:
+        raise ValueError("it shrank")
 
 
 def _esearch_count(responses: list[Response]) -> int:
