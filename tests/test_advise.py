@@ -395,6 +395,7 @@ def commands(report: MachineReport) -> list[str]:
         ("/Volumes/Client", " --root /Volumes/Client", "/Volumes/Backup"),
         ("E:\\", " --root E:\\", "F:\\"),
         ("D:\\Client PC\\", ' --root "D:\\Client PC"', "E:\\"),
+        ("\\\\nas\\client", " --root \\\\nas\\client", "E:\\"),  # a UNC path: Windows
     ],
 )
 def test_the_plans_commands_read_the_same_mounted_disk(root, written, drive):

@@ -41,7 +41,7 @@ from mailaudit.migrate.stores.shared import (
     file_chunks,
     header_values,
     join_chunks,
-    load_file,
+    joined,
     message_date,
     read_chunks,
     read_head,
@@ -167,8 +167,8 @@ def _message(folder: SourceFolder, path: Path, key: str, attachments: Path | Non
             load = lambda: _rejoined(path, start, length, attachments)  # noqa: E731
             size = len(load())
         else:
-            load = lambda: load_file(path, start, length)  # noqa: E731
             chunks = lambda: file_chunks(path, start, length)  # noqa: E731
+            load = joined(chunks)
             size = length
     except (OSError, ValueError, UnreadableStore) as error:
         return skipped(f"unreadable: {error}")

@@ -32,7 +32,7 @@ from mailaudit.migrate.stores.shared import (
     UnreadableStore,
     add_folder,
     file_chunks,
-    load_file,
+    joined,
     mtime_date,
     read_head,
     read_header_block,
@@ -185,10 +185,8 @@ def _message(
         reason = f"unreadable: {error.strerror or error}"
         load = refusing_load(Path(where), reason)
         return StoredMessage(folder, key, 0, frozenset(), None, load, reason)
-    return StoredMessage(
-        folder, key, info.st_size, flags, date, lambda: load_file(Path(where)), skip, note,
-        chunks=lambda: file_chunks(Path(where)),
-    )  # fmt: skip
+    chunks = lambda: file_chunks(Path(where))  # noqa: E731
+    return StoredMessage(folder, key, info.st_size, flags, date, joined(chunks), skip, note, chunks)
 
 
 def _delivery_time(unique: str) -> datetime | None:

@@ -51,7 +51,7 @@ from mailaudit.migrate.stores.shared import (
     add_folder,
     crlf_chunks,
     header_values,
-    join_chunks,
+    joined,
     message_date,
     read_chunks,
     read_head,
@@ -360,10 +360,6 @@ def message_chunks(path: Path, start: int, end: int, mboxrd: bool) -> Iterator[b
         yield from crlf_chunks(_unescaped(path, start, end, mboxrd))
 
 
-def load_message(path: Path, start: int, end: int, mboxrd: bool) -> bytes:
-    return join_chunks(message_chunks(path, start, end, mboxrd))
-
-
 def _unescaped(path: Path, start: int, end: int, mboxrd: bool) -> Iterator[bytes]:
     """The message's bytes with one '>' taken from each escaped line, a block at a time.
 
@@ -422,16 +418,17 @@ def _stored(folder: SourceFolder, file: Path, relative: str, found: FoundMessage
         skip = "empty message"  # APPEND of zero octets must fail (RFC 3501 §6.3.11)
     date = found.from_date or message_date(found.headers)
     start, end, mboxrd = found.start, found.end, found.mboxrd  # not the headers: load() is kept
+    chunks = lambda: message_chunks(file, start, end, mboxrd)  # noqa: E731
     return StoredMessage(
         folder=folder,
         key=f"{relative}:{found.offset}",
         size=found.size,
         flags=flags,
         internal_date=date,
-        load=lambda: load_message(file, start, end, mboxrd),
+        load=joined(chunks),
         skip=skip,
         note=note,
-        chunks=lambda: message_chunks(file, start, end, mboxrd),
+        chunks=chunks,
     )
 
 

@@ -119,9 +119,9 @@ def file_chunks(path: Path, offset: int = 0, length: int | None = None) -> Itera
         yield from crlf_chunks(read_chunks(path, offset, length))
 
 
-def load_file(path: Path, offset: int = 0, length: int | None = None) -> bytes:
-    """A message file (or a range of one) as it goes on the wire."""
-    return join_chunks(file_chunks(path, offset, length))
+def joined(chunks: Callable[[], Iterable[bytes]]) -> Callable[[], bytes]:
+    """The load() of a message whose chunks() a reader gives: those chunks, joined."""
+    return lambda: join_chunks(chunks())
 
 
 @contextmanager
@@ -218,10 +218,8 @@ def whole_file_message(
         return StoredMessage(folder, key, 0, frozenset(), None, refusing_load(path, reason), reason)
     if info.st_size == 0 and skip is None:
         skip = "empty message"
-    return StoredMessage(
-        folder, key, info.st_size, flags, date, lambda: load_file(path), skip,
-        chunks=lambda: file_chunks(path),
-    )  # fmt: skip
+    chunks = lambda: file_chunks(path)  # noqa: E731
+    return StoredMessage(folder, key, info.st_size, flags, date, joined(chunks), skip, None, chunks)
 
 
 def mtime_date(info: os.stat_result) -> datetime | None:
